@@ -1,0 +1,16 @@
+// Subcommand registration for the `mem1` tool binary. Each Register* adds its subcommands to
+// the app; a subcommand's callback throws CLI::RuntimeError(exit_code) to end the program.
+#ifndef MEM1_COMMON_CLI_COMMANDS_H_
+#define MEM1_COMMON_CLI_COMMANDS_H_
+
+#include <CLI/CLI.hpp>
+
+namespace mem1 {
+
+void RegisterModelCommands(CLI::App* app);      // model-info, generate, init-model
+void RegisterTokenizerCommands(CLI::App* app);  // tokenize, tokenizer train
+void RegisterBenchCommands(CLI::App* app);      // bench model (bench/)
+
+}  // namespace mem1
+
+#endif  // MEM1_COMMON_CLI_COMMANDS_H_

@@ -1,0 +1,21 @@
+// `mem1`: the tools binary. See `mem1 --help`.
+#include <CLI/CLI.hpp>
+
+#include "common/cli/cli_common.h"
+#include "common/cli/commands.h"
+
+int main(int argc, char** argv) {
+  mem1::InitLogging(argv[0]);
+  CLI::App app{"mem1 tools: model inspection and generation, tokenizers, benchmarks"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("mem1 ") + MEM1_GIT_COMMIT);
+  mem1::RegisterModelCommands(&app);
+  mem1::RegisterTokenizerCommands(&app);
+  mem1::RegisterBenchCommands(&app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return 0;
+}

@@ -1,0 +1,357 @@
+#include "common/config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <regex>
+#include <set>
+#include <sstream>
+
+namespace mem1 {
+namespace {
+
+// One declaration per field drives both parsing (strict) and dumping. In parse mode the
+// binder reads node[key], validates it, and remembers which keys it consumed so that
+// leftovers can be reported as unknown. In dump mode it writes every field.
+class Binder {
+ public:
+  enum class Mode { kParse, kDump };
+
+  Binder(Mode mode, YAML::Node node, std::string path, const std::string* source,
+         const std::set<std::string>* overridden, YAML::Emitter* out)
+      : mode_(mode), node_(node), path_(std::move(path)), source_(source),
+        overridden_(overridden), out_(out) {}
+
+  bool failed() const { return !status_.ok(); }
+  const Status& status() const { return status_; }
+
+  template <typename Fn>
+  void Section(const std::string& key, Fn&& bind_children) {
+    if (failed()) return;
+    if (mode_ == Mode::kDump) {
+      *out_ << YAML::Key << key << YAML::Value << YAML::BeginMap;
+      Binder child(mode_, YAML::Node(), Join(key), source_, overridden_, out_);
+      bind_children(child);
+      *out_ << YAML::EndMap;
+      return;
+    }
+    YAML::Node child_node;
+    const bool present = Take(key, &child_node);
+    if (present && !child_node.IsMap()) {
+      Fail(key, "expected a mapping", child_node);
+      return;
+    }
+    Binder child(mode_, present ? child_node : YAML::Node(YAML::NodeType::Map), Join(key),
+                 source_, overridden_, out_);
+    bind_children(child);
+    if (!child.failed()) child.CheckUnknownKeys();
+    if (child.failed()) status_ = child.status();
+  }
+
+  void String(const std::string& key, std::string* value,
+              const std::vector<std::string>& allowed = {}, const char* pattern = nullptr) {
+    if (failed()) return;
+    if (mode_ == Mode::kDump) { *out_ << YAML::Key << key << YAML::Value << *value; return; }
+    YAML::Node n;
+    if (!Take(key, &n)) return;
+    if (!n.IsScalar()) { Fail(key, "expected a string", n); return; }
+    std::string v = n.Scalar();
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+      std::string list;
+      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      Fail(key, "expected one of {" + list + "}", n);
+      return;
+    }
+    if (pattern != nullptr && !std::regex_match(v, std::regex(pattern))) {
+      Fail(key, std::string("expected a value matching ") + pattern, n);
+      return;
+    }
+    *value = v;
+  }
+
+  template <typename Int>
+  void Integer(const std::string& key, Int* value, int64_t lo, int64_t hi) {
+    if (failed()) return;
+    if (mode_ == Mode::kDump) { *out_ << YAML::Key << key << YAML::Value << *value; return; }
+    YAML::Node n;
+    if (!Take(key, &n)) return;
+    const std::string expect = "expected an integer in [" + std::to_string(lo) + ", " +
+                               std::to_string(hi) + "]";
+    if (!n.IsScalar()) { Fail(key, expect, n); return; }
+    const std::string& s = n.Scalar();
+    char* end = nullptr;
+    errno = 0;
+    long long parsed = std::strtoll(s.c_str(), &end, 10);
+    if (s.empty() || end == nullptr || *end != '\0' || errno != 0 || parsed < lo || parsed > hi) {
+      Fail(key, expect, n);
+      return;
+    }
+    *value = static_cast<Int>(parsed);
+  }
+
+  void Unsigned(const std::string& key, uint64_t* value) {
+    if (failed()) return;
+    if (mode_ == Mode::kDump) { *out_ << YAML::Key << key << YAML::Value << *value; return; }
+    YAML::Node n;
+    if (!Take(key, &n)) return;
+    const std::string& s = n.IsScalar() ? n.Scalar() : std::string();
+    char* end = nullptr;
+    errno = 0;
+    unsigned long long parsed = std::strtoull(s.c_str(), &end, 10);
+    if (s.empty() || s[0] == '-' || *end != '\0' || errno != 0) {
+      Fail(key, "expected a non-negative integer", n);
+      return;
+    }
+    *value = parsed;
+  }
+
+  void Real(const std::string& key, double* value, double lo, double hi, bool lo_open = false) {
+    if (failed()) return;
+    if (mode_ == Mode::kDump) {
+      std::ostringstream os;
+      os.precision(17);
+      os << *value;
+      *out_ << YAML::Key << key << YAML::Value << os.str();
+      return;
+    }
+    YAML::Node n;
+    if (!Take(key, &n)) return;
+    std::ostringstream expect;
+    expect << "expected a number in " << (lo_open ? "(" : "[") << lo << ", " << hi << "]";
+    if (!n.IsScalar()) { Fail(key, expect.str(), n); return; }
+    const std::string& s = n.Scalar();
+    char* end = nullptr;
+    double parsed = std::strtod(s.c_str(), &end);
+    if (s.empty() || *end != '\0' || !std::isfinite(parsed) || parsed < lo || parsed > hi ||
+        (lo_open && parsed == lo)) {
+      Fail(key, expect.str(), n);
+      return;
+    }
+    *value = parsed;
+  }
+
+  void Bool(const std::string& key, bool* value) {
+    if (failed()) return;
+    if (mode_ == Mode::kDump) { *out_ << YAML::Key << key << YAML::Value << *value; return; }
+    YAML::Node n;
+    if (!Take(key, &n)) return;
+    const std::string s = n.IsScalar() ? n.Scalar() : std::string();
+    if (s == "true" || s == "True" || s == "yes") { *value = true; return; }
+    if (s == "false" || s == "False" || s == "no") { *value = false; return; }
+    Fail(key, "expected true or false", n);
+  }
+
+  // A cross-field rule; `key` names the field the message is about.
+  void Require(bool condition, const std::string& key, const std::string& what) {
+    if (failed() || mode_ == Mode::kDump || condition) return;
+    status_ = InvalidArgument(SourceFor(key) + ": " + Join(key) + ": " + what);
+  }
+
+  void CheckUnknownKeys() {
+    if (failed() || mode_ == Mode::kDump || !node_ || !node_.IsMap()) return;
+    for (const auto& kv : node_) {
+      const std::string key = kv.first.as<std::string>();
+      if (seen_.count(key) == 0) {
+        status_ = InvalidArgument(SourceFor(key) + ": " + Join(key) + ": unknown key (value " +
+                                  Render(kv.second) + ")");
+        return;
+      }
+    }
+  }
+
+ private:
+  std::string Join(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+
+  std::string SourceFor(const std::string& key) const {
+    const std::string full = Join(key);
+    for (const auto& o : *overridden_) {
+      if (full == o || full.rfind(o + ".", 0) == 0 || o.rfind(full + ".", 0) == 0) return "--set";
+    }
+    return *source_;
+  }
+
+  static std::string Render(const YAML::Node& n) {
+    if (n.IsScalar()) return "\"" + n.Scalar() + "\"";
+    if (n.IsNull()) return "null";
+    YAML::Emitter e;
+    e << YAML::Flow << n;
+    return e.c_str();
+  }
+
+  // Marks `key` as known; true (and *out set) when the mapping has a non-null value for it.
+  bool Take(const std::string& key, YAML::Node* out) {
+    seen_.insert(key);
+    if (!node_ || !node_.IsMap()) return false;
+    const YAML::Node& map = node_;
+    YAML::Node n = map[key];
+    if (!n.IsDefined() || n.IsNull()) return false;
+    *out = n;
+    return true;
+  }
+
+  void Fail(const std::string& key, const std::string& expect, const YAML::Node& n) {
+    status_ = InvalidArgument(SourceFor(key) + ": " + Join(key) + ": " + expect + ", got " + Render(n));
+  }
+
+  Mode mode_;
+  YAML::Node node_;
+  std::string path_;
+  const std::string* source_;
+  const std::set<std::string>* overridden_;
+  YAML::Emitter* out_;
+  std::set<std::string> seen_;
+  Status status_;
+};
+
+constexpr int64_t kBig = int64_t{1} << 40;
+
+void BindAll(Binder& b, Mem1Config& c) {
+  b.Section("run", [&](Binder& s) { s.String("dir", &c.run.dir); });
+  b.Section("runtime", [&](Binder& s) {
+    auto& r = c.runtime;
+    s.String("device", &r.device, {}, "cpu|cuda|cuda:[0-9]+");
+    s.String("dtype", &r.dtype, {"float32", "bfloat16", "float16"});
+    s.Integer("threads", &r.threads, 0, 4096);
+    s.Unsigned("seed", &r.seed);
+  });
+  b.Section("model", [&](Binder& s) {
+    s.String("checkpoint", &c.model.checkpoint);
+    s.Section("init", [&](Binder& m) {
+      auto& i = c.model.init;
+      m.Integer("vocab_size", &i.vocab_size, 2, kBig);
+      m.Integer("hidden_size", &i.hidden_size, 1, kBig);
+      m.Integer("intermediate_size", &i.intermediate_size, 1, kBig);
+      m.Integer("num_hidden_layers", &i.num_hidden_layers, 1, 4096);
+      m.Integer("num_attention_heads", &i.num_attention_heads, 1, 1024);
+      m.Integer("num_key_value_heads", &i.num_key_value_heads, 1, 1024);
+      m.Integer("max_position_embeddings", &i.max_position_embeddings, 1, kBig);
+      m.Real("rope_theta", &i.rope_theta, 0.0, 1e12, /*lo_open=*/true);
+      m.Real("rms_norm_eps", &i.rms_norm_eps, 0.0, 1.0, /*lo_open=*/true);
+      m.Bool("tie_word_embeddings", &i.tie_word_embeddings);
+      m.Real("init_std", &i.init_std, 0.0, 10.0);
+      m.Require(i.hidden_size % i.num_attention_heads == 0, "hidden_size",
+                "must be divisible by num_attention_heads (" + std::to_string(i.hidden_size) +
+                    " % " + std::to_string(i.num_attention_heads) + " != 0)");
+      m.Require(i.num_attention_heads % i.num_key_value_heads == 0, "num_key_value_heads",
+                "must divide num_attention_heads (" + std::to_string(i.num_attention_heads) +
+                    " % " + std::to_string(i.num_key_value_heads) + " != 0)");
+      m.Require((i.hidden_size / i.num_attention_heads) % 2 == 0, "hidden_size",
+                "head dimension hidden_size/num_attention_heads must be even for RoPE");
+    });
+  });
+  b.Section("tokenizer", [&](Binder& s) { s.String("path", &c.tokenizer.path); });
+  b.Section("actor", [&](Binder& s) {
+    auto& a = c.actor;
+    s.String("learner_endpoint", &a.learner_endpoint, {}, "(tcp|ipc|inproc)://.+");
+    s.String("weights_endpoint", &a.weights_endpoint, {}, "(tcp|ipc|inproc)://.+");
+    s.Integer("num_envs", &a.num_envs, 1, 1 << 20);
+    s.Integer("max_turns", &a.max_turns, 1, 1 << 16);
+    s.Integer("max_new_tokens_per_turn", &a.max_new_tokens_per_turn, 1, 1 << 20);
+  });
+  b.Section("learner", [&](Binder& s) {
+    auto& l = c.learner;
+    s.String("bind_endpoint", &l.bind_endpoint, {}, "(tcp|ipc|inproc)://.+");
+    s.String("publish_endpoint", &l.publish_endpoint, {}, "(tcp|ipc|inproc)://.+");
+    s.String("backend", &l.backend, {"mpi", "nccl"});
+    s.Real("actor_lr", &l.actor_lr, 0.0, 1.0);
+    s.Real("critic_lr", &l.critic_lr, 0.0, 1.0);
+    s.Integer("total_steps", &l.total_steps, 0, 1 << 30);
+  });
+}
+
+// Applies "a.b.c=value" to the tree, creating intermediate maps.
+Status ApplyOverride(YAML::Node& root, const std::string& spec, std::set<std::string>* paths) {
+  const size_t eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return InvalidArgument("--set: expected key.path=value, got \"" + spec + "\"");
+  }
+  const std::string path = spec.substr(0, eq);
+  const std::string text = spec.substr(eq + 1);
+  YAML::Node value;
+  try {
+    value = YAML::Load(text.empty() ? std::string("\"\"") : text);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument("--set: " + path + ": cannot parse value \"" + text + "\": " + e.msg);
+  }
+  std::vector<std::string> parts;
+  std::stringstream ss(path);
+  for (std::string p; std::getline(ss, p, '.');) {
+    if (p.empty()) return InvalidArgument("--set: malformed key path \"" + path + "\"");
+    parts.push_back(p);
+  }
+  // Walk with explicit node copies (yaml-cpp nodes are handles).
+  std::vector<YAML::Node> chain{root};
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    YAML::Node next = chain.back()[parts[i]];
+    if (next && !next.IsNull() && !next.IsMap()) {
+      return InvalidArgument("--set: " + path + ": \"" + parts[i] + "\" is not a section");
+    }
+    if (!next || next.IsNull()) {
+      chain.back()[parts[i]] = YAML::Node(YAML::NodeType::Map);
+      next = chain.back()[parts[i]];
+    }
+    chain.push_back(next);
+  }
+  chain.back()[parts.back()] = value;
+  paths->insert(path);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Mem1Config> ParseConfig(const std::string& yaml_text, const std::string& source,
+                               const std::vector<std::string>& overrides) {
+  YAML::Node root;
+  try {
+    root = yaml_text.empty() ? YAML::Node(YAML::NodeType::Map) : YAML::Load(yaml_text);
+  } catch (const YAML::ParserException& e) {
+    return InvalidArgument(source + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " + e.msg);
+  }
+  if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  if (!root.IsMap()) return InvalidArgument(source + ": top level must be a mapping");
+  std::set<std::string> overridden;
+  for (const auto& o : overrides) MEM1_RETURN_IF_ERROR(ApplyOverride(root, o, &overridden));
+  Mem1Config config;
+  Binder binder(Binder::Mode::kParse, root, "", &source, &overridden, nullptr);
+  BindAll(binder, config);
+  binder.CheckUnknownKeys();
+  if (binder.failed()) return binder.status();
+  return config;
+}
+
+Result<Mem1Config> LoadConfig(const std::string& path, const std::vector<std::string>& overrides) {
+  if (path.empty()) return ParseConfig("", "<defaults>", overrides);
+  std::ifstream in(path);
+  if (!in) return NotFound(path + ": cannot open config file");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return ParseConfig(buffer.str(), path, overrides);
+}
+
+std::string ConfigToYaml(const Mem1Config& config) {
+  Mem1Config copy = config;
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  std::string source = "<dump>";
+  std::set<std::string> none;
+  Binder binder(Binder::Mode::kDump, YAML::Node(), "", &source, &none, &out);
+  BindAll(binder, copy);
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+Status WriteResolvedConfig(const Mem1Config& config) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.run.dir, ec);
+  if (ec) return InvalidArgument("run.dir: cannot create \"" + config.run.dir + "\": " + ec.message());
+  const std::string path = config.run.dir + "/config.yaml";
+  std::ofstream out(path);
+  out << ConfigToYaml(config);
+  if (!out) return Internal(path + ": write failed");
+  return Status::Ok();
+}
+
+}  // namespace mem1

@@ -1,0 +1,110 @@
+// Typed configuration for every mem1 binary, parsed once at start-up from YAML.
+//
+// One YAML file configures a whole run (actors and learner read the sections they need).
+// Parsing is strict: an unknown key, a value of the wrong type or out of range is an
+// INVALID_ARGUMENT status whose message names the source (file path or `--set`), the full
+// key path and the offending value, e.g.
+//   configs/x.yaml: model.init.num_heads: expected an integer in [1, 1024], got "abc"
+// Every field's default is written beside it below; a missing key keeps the default.
+//
+// Thread safety: the structs are plain values; the functions are reentrant.
+#ifndef MEM1_COMMON_CONFIG_CONFIG_H_
+#define MEM1_COMMON_CONFIG_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/util/status.h"
+
+namespace mem1 {
+
+// Where and how tensors live. Device-agnostic: a CUDA libtorch build honours "cuda:N".
+struct RuntimeOptions {
+  std::string device = "cpu";     // "cpu", "cuda" or "cuda:N"
+  std::string dtype = "float32";  // "float32", "bfloat16" or "float16"
+  int32_t threads = 0;            // intra-op threads; 0 = all cores given to the process
+  uint64_t seed = 1234;           // master seed for weights init, sampling and data order
+};
+
+// Shape of a freshly initialised Qwen2-family decoder (used when no checkpoint is given).
+// The defaults are the small embedded model (~4 layers, d_model 256).
+struct ModelInitOptions {
+  int64_t vocab_size = 8192;                // tokens, must match the tokenizer
+  int64_t hidden_size = 256;                // d_model
+  int64_t intermediate_size = 704;          // SwiGLU inner width
+  int64_t num_hidden_layers = 4;
+  int64_t num_attention_heads = 8;          // query heads
+  int64_t num_key_value_heads = 2;          // GQA groups; divides num_attention_heads
+  int64_t max_position_embeddings = 4096;   // informational (RoPE has no table)
+  double rope_theta = 10000.0;
+  double rms_norm_eps = 1e-6;
+  bool tie_word_embeddings = true;
+  double init_std = 0.02;                   // N(0, std) init for linear/embedding weights
+};
+
+struct ModelOptions {
+  std::string checkpoint;   // HF-format directory (config.json + model.safetensors); "" = init
+  ModelInitOptions init;    // used when checkpoint is ""
+};
+
+struct TokenizerOptions {
+  // A HF `tokenizer.json` or a SentencePiece `.model` file; "" = the checkpoint's
+  // tokenizer.json / tokenizer.model if present.
+  std::string path;
+};
+
+struct RunOptions {
+  std::string dir = "runs/default";  // run directory: resolved config, logs, checkpoints
+};
+
+// Actor-process settings (the rollout fleet). Extended by the rollout issues.
+struct ActorOptions {
+  std::string learner_endpoint = "tcp://127.0.0.1:5555";  // ZeroMQ PUSH target (trajectories)
+  std::string weights_endpoint = "tcp://127.0.0.1:5556";  // ZeroMQ SUB source (weights)
+  int32_t num_envs = 8;                                   // environments driven per process
+  int32_t max_turns = 6;                                  // 6 for QA, 10 for WebShop (MEM1)
+  int32_t max_new_tokens_per_turn = 128;
+};
+
+// Learner-process settings. Extended by the learner issue.
+struct LearnerOptions {
+  std::string bind_endpoint = "tcp://*:5555";     // ZeroMQ PULL (trajectories)
+  std::string publish_endpoint = "tcp://*:5556";  // ZeroMQ PUB (weights)
+  std::string backend = "mpi";                    // "mpi" (CPU) or "nccl" (CUDA builds)
+  double actor_lr = 1e-6;                         // paper: 1e-6
+  double critic_lr = 1e-5;                        // paper: 1e-5
+  int32_t total_steps = 500;                      // paper: 500
+};
+
+struct Mem1Config {
+  RunOptions run;
+  RuntimeOptions runtime;
+  ModelOptions model;
+  TokenizerOptions tokenizer;
+  ActorOptions actor;
+  LearnerOptions learner;
+};
+
+// Parses YAML text (source names it in messages) and applies overrides of the form
+// "key.path=value" (value parsed as a YAML scalar or flow node) on top.
+// Returns INVALID_ARGUMENT naming source, key path and value for any unknown key, type
+// mismatch, out-of-range value or malformed override.
+[[nodiscard]] Result<Mem1Config> ParseConfig(const std::string& yaml_text, const std::string& source,
+                                             const std::vector<std::string>& overrides);
+
+// Reads `path` (NOT_FOUND if unreadable) then behaves like ParseConfig. An empty path means
+// "defaults only" (overrides still apply).
+[[nodiscard]] Result<Mem1Config> LoadConfig(const std::string& path,
+                                            const std::vector<std::string>& overrides);
+
+// Renders the fully resolved config (every field, defaults included) as YAML that
+// ParseConfig accepts and that reproduces `config` exactly.
+std::string ConfigToYaml(const Mem1Config& config);
+
+// Creates `config.run.dir` (and parents) and writes ConfigToYaml there as `config.yaml`.
+[[nodiscard]] Status WriteResolvedConfig(const Mem1Config& config);
+
+}  // namespace mem1
+
+#endif  // MEM1_COMMON_CONFIG_CONFIG_H_

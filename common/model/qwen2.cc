@@ -1,0 +1,282 @@
+#include "common/model/qwen2.h"
+
+#include <glog/logging.h>
+
+#include <cmath>
+
+namespace mem1 {
+namespace {
+
+using torch::indexing::Slice;
+
+// rotate_half as in HF: [x1, x2] -> [-x2, x1] over the last dim.
+torch::Tensor RotateHalf(const torch::Tensor& x) {
+  const int64_t half = x.size(-1) / 2;
+  return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
+}
+
+// x [B,h,T,Dh]; cos/sin [B,T,Dh] -> broadcast over heads.
+torch::Tensor ApplyRope(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
+  auto c = cos.unsqueeze(1), s = sin.unsqueeze(1);
+  return x * c + RotateHalf(x) * s;
+}
+
+}  // namespace
+
+torch::Tensor LinearForward(const torch::Tensor& x, const torch::nn::Linear& layer) {
+  return LinearForward(x, layer->weight, layer->bias);
+}
+
+torch::Tensor LinearForward(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  const int64_t in = x.size(-1);
+  const int64_t rows = x.numel() / in;
+  if (rows == 1 && !(torch::GradMode::is_enabled() && w.requires_grad())) {
+    auto y = torch::mv(w, x.reshape({in}));
+    if (b.defined()) y = y + b;
+    auto shape = x.sizes().vec();
+    shape.back() = w.size(0);
+    return y.reshape(shape);
+  }
+  return torch::nn::functional::linear(x, w, b.defined() ? b : torch::Tensor());
+}
+
+torch::Device ParseDevice(const std::string& name) { return torch::Device(name); }
+
+torch::ScalarType ParseDtype(const std::string& name) {
+  if (name == "float32") return torch::kFloat32;
+  if (name == "bfloat16") return torch::kBFloat16;
+  if (name == "float16") return torch::kFloat16;
+  LOG(FATAL) << "unknown dtype " << name << " (config validation should have caught it)";
+  return torch::kFloat32;
+}
+
+// ---------------------------------------------------------------- RMSNorm
+RmsNormImpl::RmsNormImpl(int64_t dim, double eps) : eps_(eps) {
+  weight = register_parameter("weight", torch::ones({dim}));
+}
+
+torch::Tensor RmsNormImpl::forward(const torch::Tensor& x) {
+  auto xf = x.to(torch::kFloat32);
+  auto var = xf.pow(2).mean(-1, /*keepdim=*/true);
+  xf = xf * torch::rsqrt(var + eps_);
+  return weight * xf.to(x.scalar_type());
+}
+
+// ---------------------------------------------------------------- attention
+Qwen2AttentionImpl::Qwen2AttentionImpl(const Qwen2Config& c)
+    : heads_(c.num_attention_heads), kv_heads_(c.num_key_value_heads), head_dim_(c.head_dim()) {
+  const int64_t d = c.hidden_size;
+  q_proj = register_module("q_proj", torch::nn::Linear(torch::nn::LinearOptions(d, heads_ * head_dim_).bias(true)));
+  k_proj = register_module("k_proj", torch::nn::Linear(torch::nn::LinearOptions(d, kv_heads_ * head_dim_).bias(true)));
+  v_proj = register_module("v_proj", torch::nn::Linear(torch::nn::LinearOptions(d, kv_heads_ * head_dim_).bias(true)));
+  o_proj = register_module("o_proj", torch::nn::Linear(torch::nn::LinearOptions(heads_ * head_dim_, d).bias(false)));
+}
+
+// q [B,H,T,Dh], k/v [B,Hkv,K,Dh], mask [B,T,K] bool -> [B,T,H*Dh].
+// GQA without materialising repeated K/V: query heads are grouped per kv head
+// (head h uses kv head h / G, as HF repeat_kv).
+torch::Tensor Qwen2AttentionImpl::Attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                                         const torch::Tensor& mask) {
+  const int64_t B = q.size(0), T = q.size(2), K = k.size(2), G = heads_ / kv_heads_;
+  const auto dtype = q.scalar_type();
+  auto qg = q.reshape({B, kv_heads_, G * T, head_dim_});
+  auto scores = torch::matmul(qg, k.transpose(-1, -2));  // [B,Hkv,G*T,K]
+  if (dtype != torch::kFloat32) scores = scores.to(torch::kFloat32);
+  scores = scores.mul_(1.0 / std::sqrt(static_cast<double>(head_dim_)));
+  scores = scores.view({B, kv_heads_, G, T, K});
+  scores.masked_fill_(mask.logical_not().view({B, 1, 1, T, K}), -std::numeric_limits<float>::infinity());
+  auto probs = torch::softmax(scores, -1).to(dtype).view({B, kv_heads_, G * T, K});
+  auto out = torch::matmul(probs, v);  // [B,Hkv,G*T,Dh]
+  return out.view({B, heads_, T, head_dim_}).transpose(1, 2).reshape({B, T, heads_ * head_dim_});
+}
+
+torch::Tensor Qwen2AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                          const torch::Tensor& mask) {
+  const int64_t B = x.size(0), T = x.size(1);
+  auto q = LinearForward(x, q_proj).view({B, T, heads_, head_dim_}).transpose(1, 2);
+  auto k = LinearForward(x, k_proj).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);
+  auto v = LinearForward(x, v_proj).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);
+  q = ApplyRope(q, cos, sin);
+  k = ApplyRope(k, cos, sin);
+  return LinearForward(Attend(q, k, v, mask), o_proj);
+}
+
+torch::Tensor Qwen2AttentionImpl::ForwardCached(const torch::Tensor& x, const torch::Tensor& cos,
+                                                const torch::Tensor& sin, KvCache* cache, int64_t layer,
+                                                const std::vector<int64_t>& slots,
+                                                const std::vector<int64_t>& n_valid, const torch::Tensor& key_mask,
+                                                int64_t max_keys) {
+  const int64_t B = x.size(0), T = x.size(1);
+  auto q = LinearForward(x, q_proj).view({B, T, heads_, head_dim_}).transpose(1, 2);
+  auto k = LinearForward(x, k_proj).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);
+  auto v = LinearForward(x, v_proj).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);
+  q = ApplyRope(q, cos, sin);
+  k = ApplyRope(k, cos, sin);
+  torch::Tensor& kc = cache->keys(layer);    // [S,Hkv,C,Dh]
+  torch::Tensor& vc = cache->values(layer);
+  for (int64_t b = 0; b < B; ++b) {
+    const int64_t start = cache->length(slots[b]);
+    kc[slots[b]].narrow(1, start, n_valid[b]).copy_(k[b].narrow(1, 0, n_valid[b]));
+    vc[slots[b]].narrow(1, start, n_valid[b]).copy_(v[b].narrow(1, 0, n_valid[b]));
+  }
+  // Gather the rows' caches; contiguous slot ranges are a view, not a copy.
+  bool contiguous = true;
+  for (int64_t b = 1; b < B; ++b) contiguous = contiguous && slots[b] == slots[0] + b;
+  torch::Tensor keys, values;
+  if (contiguous) {
+    keys = kc.narrow(0, slots[0], B).narrow(2, 0, max_keys);
+    values = vc.narrow(0, slots[0], B).narrow(2, 0, max_keys);
+  } else {
+    auto idx = torch::tensor(slots, torch::TensorOptions().dtype(torch::kLong).device(kc.device()));
+    keys = kc.index_select(0, idx).narrow(2, 0, max_keys);
+    values = vc.index_select(0, idx).narrow(2, 0, max_keys);
+  }
+  return LinearForward(Attend(q, keys, values, key_mask), o_proj);
+}
+
+// ---------------------------------------------------------------- MLP / layer / backbone
+Qwen2MlpImpl::Qwen2MlpImpl(const Qwen2Config& c) {
+  const int64_t d = c.hidden_size, f = c.intermediate_size;
+  gate_proj = register_module("gate_proj", torch::nn::Linear(torch::nn::LinearOptions(d, f).bias(false)));
+  up_proj = register_module("up_proj", torch::nn::Linear(torch::nn::LinearOptions(d, f).bias(false)));
+  down_proj = register_module("down_proj", torch::nn::Linear(torch::nn::LinearOptions(f, d).bias(false)));
+}
+
+torch::Tensor Qwen2MlpImpl::forward(const torch::Tensor& x) {
+  return LinearForward(torch::silu(LinearForward(x, gate_proj)) * LinearForward(x, up_proj), down_proj);
+}
+
+Qwen2DecoderLayerImpl::Qwen2DecoderLayerImpl(const Qwen2Config& c) {
+  self_attn = register_module("self_attn", Qwen2Attention(c));
+  mlp = register_module("mlp", Qwen2Mlp(c));
+  input_layernorm = register_module("input_layernorm", RmsNorm(c.hidden_size, c.rms_norm_eps));
+  post_attention_layernorm = register_module("post_attention_layernorm", RmsNorm(c.hidden_size, c.rms_norm_eps));
+}
+
+Qwen2BackboneImpl::Qwen2BackboneImpl(const Qwen2Config& c) {
+  embed_tokens = register_module("embed_tokens", torch::nn::Embedding(c.vocab_size, c.hidden_size));
+  layers = register_module("layers", torch::nn::ModuleList());
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i) layers->push_back(Qwen2DecoderLayer(c));
+  norm = register_module("norm", RmsNorm(c.hidden_size, c.rms_norm_eps));
+}
+
+// ---------------------------------------------------------------- causal LM
+Qwen2ForCausalLMImpl::Qwen2ForCausalLMImpl(const Qwen2Config& config) : config_(config) {
+  model = register_module("model", Qwen2Backbone(config));
+  if (!config.tie_word_embeddings) {
+    lm_head = register_module("lm_head",
+                              torch::nn::Linear(torch::nn::LinearOptions(config.hidden_size, config.vocab_size).bias(false)));
+  }
+  value_head = register_module("value_head", torch::nn::Linear(torch::nn::LinearOptions(config.hidden_size, 1).bias(true)));
+}
+
+void Qwen2ForCausalLMImpl::InitWeights(uint64_t seed, double std) {
+  torch::NoGradGuard no_grad;
+  auto gen = at::detail::createCPUGenerator(seed);
+  for (auto& p : named_parameters(/*recurse=*/true)) {
+    const std::string& name = p.key();
+    auto cpu = torch::empty(p.value().sizes(), torch::kFloat32);
+    const bool is_norm = name.find("norm") != std::string::npos;
+    const bool is_bias = name.size() >= 5 && name.compare(name.size() - 5, 5, ".bias") == 0;
+    if (is_norm) {
+      cpu.fill_(1.0);
+    } else if (is_bias) {
+      cpu.zero_();
+    } else {
+      cpu.normal_(0.0, std, gen);
+    }
+    p.value().copy_(cpu);
+  }
+}
+
+torch::Tensor Qwen2ForCausalLMImpl::LmHeadWeight() const {
+  return config_.tie_word_embeddings ? model->embed_tokens->weight : lm_head->weight;
+}
+
+std::pair<torch::Tensor, torch::Tensor> Qwen2ForCausalLMImpl::Rope(const torch::Tensor& positions,
+                                                                   torch::ScalarType dtype) const {
+  const int64_t dh = config_.head_dim();
+  auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(positions.device());
+  // inv_freq_i = theta^(-2i/Dh), computed in fp64 then cast, as HF computes it in fp32 from int64 arange.
+  auto inv_freq = 1.0 / torch::pow(config_.rope_theta,
+                                   torch::arange(0, dh, 2, torch::TensorOptions().dtype(torch::kInt64)).to(torch::kFloat32) / dh);
+  inv_freq = inv_freq.to(opts);
+  auto freqs = positions.to(torch::kFloat32).unsqueeze(-1) * inv_freq;  // [B,T,Dh/2]
+  auto emb = torch::cat({freqs, freqs}, -1);                             // [B,T,Dh]
+  return {emb.cos().to(dtype), emb.sin().to(dtype)};
+}
+
+ModelOutput Qwen2ForCausalLMImpl::Head(const torch::Tensor& hidden, bool compute_values) {
+  ModelOutput out;
+  out.logits = LinearForward(hidden, LmHeadWeight(), torch::Tensor());
+  if (compute_values) {
+    out.values = LinearForward(hidden.to(torch::kFloat32),
+                               value_head).squeeze(-1);
+  }
+  return out;
+}
+
+torch::Tensor Qwen2ForCausalLMImpl::Hidden(const torch::Tensor& tokens, const torch::Tensor& positions,
+                                           const torch::Tensor& mask_in) {
+  CHECK_EQ(tokens.dim(), 2) << "tokens must be [B,T]";
+  CHECK(positions.sizes() == tokens.sizes()) << "positions must match tokens";
+  const int64_t B = tokens.size(0), T = tokens.size(1);
+  torch::Tensor mask = mask_in;
+  if (!mask.defined()) {
+    mask = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(tokens.device())).tril().expand({B, T, T});
+  }
+  CHECK(mask.dim() == 3 && mask.size(0) == B && mask.size(1) == T && mask.size(2) == T) << "mask must be [B,T,T]";
+  auto h = model->embed_tokens->forward(tokens);
+  auto [cos, sin] = Rope(positions, h.scalar_type());
+  for (const auto& m : *model->layers) {
+    auto* layer = m->as<Qwen2DecoderLayerImpl>();
+    h = h + layer->self_attn->forward(layer->input_layernorm->forward(h), cos, sin, mask);
+    h = h + layer->mlp->forward(layer->post_attention_layernorm->forward(h));
+  }
+  return model->norm->forward(h);
+}
+
+ModelOutput Qwen2ForCausalLMImpl::Forward(const torch::Tensor& tokens, const torch::Tensor& positions,
+                                          const torch::Tensor& mask, bool compute_values) {
+  return Head(Hidden(tokens, positions, mask), compute_values);
+}
+
+ModelOutput Qwen2ForCausalLMImpl::ForwardCached(KvCache* cache, const std::vector<int64_t>& slots,
+                                                const torch::Tensor& tokens, const torch::Tensor& positions,
+                                                const std::vector<int64_t>& n_valid, bool compute_values) {
+  torch::NoGradGuard no_grad;
+  const int64_t B = tokens.size(0), T = tokens.size(1);
+  CHECK_EQ(static_cast<int64_t>(slots.size()), B);
+  CHECK_EQ(static_cast<int64_t>(n_valid.size()), B);
+  // key_mask[b, i, j] = j <= len_b + i  (cached tokens plus new tokens up to and including i).
+  std::vector<int64_t> start(B);
+  int64_t max_keys = 0;
+  for (int64_t b = 0; b < B; ++b) {
+    CHECK(n_valid[b] >= 1 && n_valid[b] <= T) << "n_valid[" << b << "] = " << n_valid[b];
+    start[b] = cache->length(slots[b]);
+    CHECK_LE(start[b] + n_valid[b], cache->capacity()) << "KV cache slot " << slots[b] << " overflows";
+    for (int64_t c = 0; c < b; ++c) CHECK_NE(slots[b], slots[c]) << "duplicate slot";
+    max_keys = std::max(max_keys, start[b] + T);
+  }
+  max_keys = std::min(max_keys, cache->capacity());
+  auto dev = tokens.device();
+  auto start_t = torch::tensor(start, torch::kLong).to(dev).view({B, 1, 1});
+  auto qi = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(dev)).view({1, T, 1});
+  auto kj = torch::arange(max_keys, torch::TensorOptions().dtype(torch::kLong).device(dev)).view({1, 1, max_keys});
+  auto key_mask = kj <= (start_t + qi);  // [B,T,K]
+
+  auto h = model->embed_tokens->forward(tokens);
+  auto [cos, sin] = Rope(positions, h.scalar_type());
+  int64_t li = 0;
+  for (const auto& m : *model->layers) {
+    auto* layer = m->as<Qwen2DecoderLayerImpl>();
+    h = h + layer->self_attn->ForwardCached(layer->input_layernorm->forward(h), cos, sin, cache, li, slots, n_valid,
+                                            key_mask, max_keys);
+    h = h + layer->mlp->forward(layer->post_attention_layernorm->forward(h));
+    ++li;
+  }
+  for (int64_t b = 0; b < B; ++b) cache->SetLength(slots[b], start[b] + n_valid[b]);
+  return Head(model->norm->forward(h), compute_values);
+}
+
+}  // namespace mem1

@@ -1,0 +1,148 @@
+// Qwen2-family decoder-only transformer (Qwen2 / Qwen2.5) with a scalar value head.
+//
+// Architecture (HF Qwen2ForCausalLM): token embedding -> L x [RMSNorm -> GQA self-attention
+// with q/k/v bias and RoPE -> residual -> RMSNorm -> SwiGLU MLP -> residual] -> RMSNorm ->
+// lm_head (tied to the embedding when tie_word_embeddings). The value head (PPO critic) is a
+// Linear(D, 1) on the final normalised hidden state; it is not part of the HF layout.
+//
+// Parameter names are exactly HF's ("model.layers.3.self_attn.q_proj.weight", ...), so
+// named_parameters() maps 1:1 onto safetensors keys.
+//
+// Shapes: B batch, T query tokens, K key tokens, D hidden, H query heads, Hkv kv heads,
+// Dh head dim, V vocab. Masks are bool, true = may attend.
+//
+// Thread safety: a model may be used by one thread at a time (libtorch modules are not
+// re-entrant for training); inference from several threads needs separate KvCaches and
+// external serialisation.
+#ifndef MEM1_COMMON_MODEL_QWEN2_H_
+#define MEM1_COMMON_MODEL_QWEN2_H_
+
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "common/model/kv_cache.h"
+#include "common/model/model_config.h"
+
+namespace mem1 {
+
+struct ModelOutput {
+  torch::Tensor logits;  // [B, T, V] in the model dtype
+  torch::Tensor values;  // [B, T] float32 (undefined when values were not requested)
+};
+
+class RmsNormImpl : public torch::nn::Module {
+ public:
+  RmsNormImpl(int64_t dim, double eps);
+  torch::Tensor forward(const torch::Tensor& x);  // [.., D] -> [.., D]
+  torch::Tensor weight;
+ private:
+  double eps_;
+};
+TORCH_MODULE(RmsNorm);
+
+class Qwen2AttentionImpl : public torch::nn::Module {
+ public:
+  explicit Qwen2AttentionImpl(const Qwen2Config& c);
+  // Full-sequence attention. x [B,T,D]; cos/sin [B,T,Dh]; mask [B,T,T] bool or undefined
+  // (causal). Returns [B,T,D].
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                        const torch::Tensor& mask);
+  // Cached attention: appends this step's K/V for rows `slots` into `cache` layer `layer`
+  // at each row's current length, then attends over [0, len_b + i]. key_mask [B,T,K] bool.
+  torch::Tensor ForwardCached(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                              KvCache* cache, int64_t layer, const std::vector<int64_t>& slots,
+                              const std::vector<int64_t>& n_valid, const torch::Tensor& key_mask,
+                              int64_t max_keys);
+  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+
+ private:
+  torch::Tensor Attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
+                       const torch::Tensor& mask);
+  int64_t heads_, kv_heads_, head_dim_;
+};
+TORCH_MODULE(Qwen2Attention);
+
+class Qwen2MlpImpl : public torch::nn::Module {
+ public:
+  explicit Qwen2MlpImpl(const Qwen2Config& c);
+  torch::Tensor forward(const torch::Tensor& x);  // [..,D] -> [..,D]
+  torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+};
+TORCH_MODULE(Qwen2Mlp);
+
+class Qwen2DecoderLayerImpl : public torch::nn::Module {
+ public:
+  explicit Qwen2DecoderLayerImpl(const Qwen2Config& c);
+  Qwen2Attention self_attn{nullptr};
+  Qwen2Mlp mlp{nullptr};
+  RmsNorm input_layernorm{nullptr}, post_attention_layernorm{nullptr};
+};
+TORCH_MODULE(Qwen2DecoderLayer);
+
+class Qwen2BackboneImpl : public torch::nn::Module {
+ public:
+  explicit Qwen2BackboneImpl(const Qwen2Config& c);
+  torch::nn::Embedding embed_tokens{nullptr};
+  torch::nn::ModuleList layers{nullptr};
+  RmsNorm norm{nullptr};
+};
+TORCH_MODULE(Qwen2Backbone);
+
+class Qwen2ForCausalLMImpl : public torch::nn::Module {
+ public:
+  explicit Qwen2ForCausalLMImpl(const Qwen2Config& config);
+
+  const Qwen2Config& config() const { return config_; }
+
+  // Initialises every parameter from a seeded CPU generator (N(0, std) for embeddings and
+  // linear weights, zeros for biases, ones for norms), independent of the device.
+  void InitWeights(uint64_t seed, double std);
+
+  // One pass over whole sequences. tokens, positions: [B,T] int64. mask: [B,T,T] bool
+  // (true = query t may attend key s) or undefined for plain causal attention.
+  // Every query row must allow at least one key.
+  ModelOutput Forward(const torch::Tensor& tokens, const torch::Tensor& positions,
+                      const torch::Tensor& mask, bool compute_values = true);
+
+  // Final hidden states [B,T,D] for the same inputs (for losses that slice before lm_head).
+  torch::Tensor Hidden(const torch::Tensor& tokens, const torch::Tensor& positions, const torch::Tensor& mask);
+
+  // Incremental forward with a KV cache (inference only, no autograd). Row b appends
+  // n_valid[b] tokens (tokens/positions [B,T], right-padded; 1 <= n_valid[b] <= T) to slot
+  // slots[b]; each new token attends to the slot's cached tokens plus the new tokens before
+  // it. Slots must be distinct. Returns logits for all T positions of each row ([B,T,V];
+  // rows' padded positions hold garbage) and values when requested.
+  // Precondition (CHECK): cache.length(slot) + n_valid <= cache.capacity().
+  ModelOutput ForwardCached(KvCache* cache, const std::vector<int64_t>& slots, const torch::Tensor& tokens,
+                            const torch::Tensor& positions, const std::vector<int64_t>& n_valid,
+                            bool compute_values = false);
+
+  // lm_head weight [V,D] (the embedding when tied).
+  torch::Tensor LmHeadWeight() const;
+
+  Qwen2Backbone model{nullptr};
+  torch::nn::Linear lm_head{nullptr};     // null when tied
+  torch::nn::Linear value_head{nullptr};  // [1, D] + bias
+
+ private:
+  std::pair<torch::Tensor, torch::Tensor> Rope(const torch::Tensor& positions, torch::ScalarType dtype) const;
+  ModelOutput Head(const torch::Tensor& hidden, bool compute_values);
+  Qwen2Config config_;
+  torch::Tensor inv_freq_;  // [Dh/2] float32, on the module device
+};
+TORCH_MODULE(Qwen2ForCausalLM);
+
+// y = x W^T + b for x [..., in]; uses gemv when there is one row (decode at batch 1 is
+// bandwidth-bound and BLAS gemm reads weights at half the speed of gemv there).
+torch::Tensor LinearForward(const torch::Tensor& x, const torch::nn::Linear& layer);
+// Same with explicit weight [out,in] and optional bias [out] (undefined = none).
+torch::Tensor LinearForward(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b);
+
+// Parses "cpu" / "cuda" / "cuda:N"; and "float32" / "bfloat16" / "float16".
+torch::Device ParseDevice(const std::string& name);
+torch::ScalarType ParseDtype(const std::string& name);
+
+}  // namespace mem1
+
+#endif  // MEM1_COMMON_MODEL_QWEN2_H_

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Idempotent installer for every Debian package mem1 builds, tests or runs with.
+# Safe to run repeatedly: it only calls apt when a package is missing.
+set -euo pipefail
+
+PKGS=(
+  build-essential cmake pkg-config git
+  libtorch-dev libopenblas0-openmp
+  libzmq3-dev cppzmq-dev
+  libprotobuf-dev protobuf-compiler
+  libhdf5-dev
+  libgoogle-glog-dev
+  libopenmpi-dev openmpi-bin
+  libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
+  libsentencepiece-dev libicu-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+# npm is optional (only the real-Qwen tokenizer test uses it, and skips without it); the
+# machine image ships Node's own npm, which conflicts with Debian's package, so we never force it.
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#PKGS[@]} packages present"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
