@@ -147,9 +147,11 @@ int RunInitModel(const InitModelArgs& a) {
     auto t = LoadTokenizer(a.tokenizer);
     if (!t.ok()) return ReportError(t.status());
     tok = std::move(t).value();
-    if (tok->vocab_size() > mo.init.vocab_size) {
-      return ReportError(InvalidArgument("tokenizer " + a.tokenizer + " has " + std::to_string(tok->vocab_size()) +
-                                         " tokens but model.init.vocab_size is " + std::to_string(mo.init.vocab_size)));
+    // The embedding table follows the tokenizer: every id it can produce gets a row.
+    if (tok->vocab_size() != mo.init.vocab_size) {
+      LOG(INFO) << "model.init.vocab_size " << mo.init.vocab_size << " -> " << tok->vocab_size() << " (from "
+                << a.tokenizer << ")";
+      mo.init.vocab_size = tok->vocab_size();
     }
   }
   RuntimeOptions ro = config.runtime;
@@ -157,6 +159,9 @@ int RunInitModel(const InitModelArgs& a) {
   ro.dtype = "float32";
   auto model = LoadOrInitModel(mo, ro);
   if (!model.ok()) return ReportError(model.status());
+  if (tok) {
+    if (tok->eos_id() >= 0) (*model)->set_eos_token_id(tok->eos_id());
+  }
   auto st = SaveHfModel(*model, a.out, a.dtype);
   if (!st.ok()) return ReportError(st);
   if (!a.tokenizer.empty()) {

@@ -210,8 +210,7 @@ ModelOutput Qwen2ForCausalLMImpl::Head(const torch::Tensor& hidden, bool compute
   ModelOutput out;
   out.logits = LinearForward(hidden, LmHeadWeight(), torch::Tensor());
   if (compute_values) {
-    out.values = LinearForward(hidden.to(torch::kFloat32),
-                               value_head).squeeze(-1);
+    out.values = LinearForward(hidden.to(value_head->weight.scalar_type()), value_head).squeeze(-1).to(torch::kFloat32);
   }
   return out;
 }

@@ -94,6 +94,8 @@ class Qwen2ForCausalLMImpl : public torch::nn::Module {
   explicit Qwen2ForCausalLMImpl(const Qwen2Config& config);
 
   const Qwen2Config& config() const { return config_; }
+  // Token ids recorded in config.json (generation stops at eos); do not affect the weights.
+  void set_eos_token_id(int64_t id) { config_.eos_token_id = id; }
 
   // Initialises every parameter from a seeded CPU generator (N(0, std) for embeddings and
   // linear weights, zeros for biases, ones for norms), independent of the device.
