@@ -114,10 +114,20 @@ torch::Tensor Qwen2AttentionImpl::ForwardCached(const torch::Tensor& x, const to
   k = ApplyRope(k, cos, sin);
   torch::Tensor& kc = cache->keys(layer);    // [S,Hkv,C,Dh]
   torch::Tensor& vc = cache->values(layer);
-  for (int64_t b = 0; b < B; ++b) {
-    const int64_t start = cache->length(slots[b]);
-    kc[slots[b]].narrow(1, start, n_valid[b]).copy_(k[b].narrow(1, 0, n_valid[b]));
-    vc[slots[b]].narrow(1, start, n_valid[b]).copy_(v[b].narrow(1, 0, n_valid[b]));
+  if (T == 1) {
+    // Decode: one scatter per layer instead of one copy per row.
+    std::vector<int64_t> starts(B);
+    for (int64_t b = 0; b < B; ++b) starts[b] = cache->length(slots[b]);
+    auto opts = torch::TensorOptions().dtype(torch::kLong).device(kc.device());
+    auto slot_idx = torch::tensor(slots, opts), pos_idx = torch::tensor(starts, opts);
+    kc.index_put_({slot_idx, Slice(), pos_idx}, k.select(2, 0));
+    vc.index_put_({slot_idx, Slice(), pos_idx}, v.select(2, 0));
+  } else {
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t start = cache->length(slots[b]);
+      kc[slots[b]].narrow(1, start, n_valid[b]).copy_(k[b].narrow(1, 0, n_valid[b]));
+      vc[slots[b]].narrow(1, start, n_valid[b]).copy_(v[b].narrow(1, 0, n_valid[b]));
+    }
   }
   // Gather the rows' caches; contiguous slot ranges are a view, not a copy.
   bool contiguous = true;

@@ -1,0 +1,44 @@
+// The masked trajectory: one stitched sequence whose 2-D attention mask and position ids
+// reproduce exactly what the agent saw at every turn, so ONE forward gives every generated
+// token the log-prob it had during rollout.
+//
+// Layout for mem1 (and window:K):   [prompt][G_1][C_2][G_2][C_3][G_3] …
+//   G_t = IS_t + action_t (ROLE_MODEL, in the loss); C_t = re-encoded copy of
+//   IS_{t-1} + action_{t-1} + observation_{t-1} (ROLE_CONTEXT). prompt -> causal;
+//   C_t -> prompt + C_t (causal); G_t -> prompt + C_t + G_t (causal); positions as generated.
+// Layout for full: [prompt][G_1][O_1][G_2][O_2] … every segment attends to all earlier ones.
+// The general rule, from the record alone: token i of segment s may attend token j of segment
+// s' iff (s' == s and j <= i) or s' is in s.attends_to.
+//
+// Thread safety: pure function.
+#ifndef MEM1_COMMON_MEMORY_MASKED_SEQUENCE_H_
+#define MEM1_COMMON_MEMORY_MASKED_SEQUENCE_H_
+
+#include <cstdint>
+#include <vector>
+
+#include "common/util/status.h"
+#include "proto/mem1.pb.h"
+
+namespace mem1 {
+
+struct MaskedSequence {
+  int64_t length = 0;                      // T
+  std::vector<int32_t> tokens;             // [T]
+  std::vector<int32_t> positions;          // [T] generation-time position ids
+  std::vector<uint8_t> mask;               // [T*T] row-major; mask[i*T+j] = 1: token i may attend j
+  std::vector<uint8_t> loss_mask;          // [T] 1 for ROLE_MODEL tokens only
+  std::vector<float> behaviour_logprobs;   // [T] recorded log-prob for loss tokens, 0 elsewhere
+  std::vector<int64_t> policy_versions;    // [T] version that sampled each loss token, -1 elsewhere
+  // For token i with loss_mask 1, the logits that predicted it are at row i - 1 (the token
+  // before every model segment is the last token of the context it was generated after).
+};
+
+// Builds the sequence from a trajectory record. DATA_LOSS when the record is inconsistent:
+// position/log-prob counts differ from token counts, attends_to names a later or missing
+// segment, or a model segment's predecessor token is not visible to it.
+[[nodiscard]] Result<MaskedSequence> BuildMaskedSequence(const proto::Trajectory& trajectory);
+
+}  // namespace mem1
+
+#endif  // MEM1_COMMON_MEMORY_MASKED_SEQUENCE_H_

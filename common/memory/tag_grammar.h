@@ -1,0 +1,77 @@
+// The MEM1 turn grammar: a model turn is `<IS>…</IS>` (the internal state) followed by exactly
+// one action `<tag>…</tag>`; observations come back wrapped in `<info>…</info>`.
+//
+// Tag names are configuration (presets), as in the MEM1 reference code:
+//   paper     : state <IS>,    search <query>,  answer <answer>, observation <info>
+//   mem1-code : state <think>, search <search>, answer <answer>, observation <information>
+// Environments declare their actions by semantic name ("search", "answer", "webshop"); the
+// preset maps a name to its tags (unknown names map to <name>…</name>).
+//
+// Malformed output never throws: ParseTurn returns a TurnError with feedback text that the
+// rollout engine sends back as the observation, and a flag for the episode record.
+// Thread safety: plain values and pure functions.
+#ifndef MEM1_COMMON_MEMORY_TAG_GRAMMAR_H_
+#define MEM1_COMMON_MEMORY_TAG_GRAMMAR_H_
+
+#include <string>
+#include <vector>
+
+#include "common/util/status.h"
+
+namespace mem1 {
+
+struct TagPair {
+  std::string open;
+  std::string close;
+};
+
+// An action an environment accepts. `terminal` actions end the episode when well formed.
+struct ActionSpec {
+  std::string name;       // semantic name: "search", "answer", "webshop", ...
+  bool terminal = false;
+};
+
+struct TagPreset {
+  std::string name;
+  TagPair state;        // <IS></IS>
+  TagPair observation;  // <info></info>
+  // Tags of the action with semantic `name`.
+  TagPair ActionTags(const std::string& name) const;
+};
+
+// "paper" or "mem1-code"; INVALID_ARGUMENT naming the value otherwise.
+[[nodiscard]] Result<TagPreset> GetTagPreset(const std::string& name);
+
+enum class TurnError {
+  kNone = 0,
+  kNoState,          // no <IS> … </IS> before the action
+  kNoAction,         // state present, no action tag
+  kMultipleActions,  // more than one action tag
+  kUnclosedTag,      // an opened state or action tag is never closed
+  kTokenLimit,       // the per-turn token limit was hit before the action closed
+  kUnknownAction,    // reserved: an action the environment does not accept
+};
+
+// Short stable flag for records and logs: "no_state", "no_action", ...
+const char* TurnErrorFlag(TurnError e);
+
+struct ParsedTurn {
+  TurnError error = TurnError::kNone;
+  std::string state;           // text inside the state tags (trimmed)
+  std::string action;          // semantic action name
+  std::string action_content;  // text inside the action tags (trimmed)
+  bool terminal = false;
+  std::string feedback;        // for errors: what the agent is told (observation content)
+};
+
+// Parses one turn of model output. `hit_token_limit` = generation stopped at the per-turn
+// limit (not at a closing action tag).
+ParsedTurn ParseTurn(const std::string& text, const TagPreset& preset, const std::vector<ActionSpec>& actions,
+                     bool hit_token_limit);
+
+// "<query>…</query> or <answer>…</answer>" style list for prompts and feedback.
+std::string DescribeActions(const TagPreset& preset, const std::vector<ActionSpec>& actions);
+
+}  // namespace mem1
+
+#endif  // MEM1_COMMON_MEMORY_TAG_GRAMMAR_H_

@@ -1,0 +1,318 @@
+#include "actor/rollout/rollout_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "actor/envs/scripted_env.h"
+#include "common/memory/masked_sequence.h"
+#include "tests/common/model/test_util.h"
+
+namespace mem1 {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A SentencePiece tokenizer with the MEM1 tags, trained once for the suite.
+class RolloutEngineTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(fs::temp_directory_path() / ("mem1_rollout_" + std::to_string(::getpid())));
+    fs::create_directories(*dir_);
+    {
+      std::ofstream c(*dir_ / "corpus.txt");
+      const char* lines[] = {"Task 1: find the number. Keep your notes in <IS></IS> and act.",
+                             "<IS>note about the number</IS><query>word word</query>",
+                             "<info>word word word word</info>", "<IS>done</IS><answer>42</answer>",
+                             "Your previous output was invalid: it has no internal state."};
+      for (int i = 0; i < 400; ++i) c << lines[i % 5] << " " << i << "\n";
+    }
+    SentencePieceTrainOptions o;
+    o.corpus = (*dir_ / "corpus.txt").string();
+    o.model_prefix = (*dir_ / "sp").string();
+    o.vocab_size = 400;
+    ASSERT_TRUE(TrainSentencePiece(o).ok());
+    tok_ = LoadTokenizer((*dir_ / "sp.model").string()).value().release();
+  }
+  static void TearDownTestSuite() {
+    delete tok_;
+    fs::remove_all(*dir_);
+    delete dir_;
+  }
+
+  static Qwen2ForCausalLM Model(uint64_t seed) {
+    Qwen2Config c = mem1::testing::TinyConfig();
+    c.vocab_size = tok_->vocab_size();
+    Qwen2ForCausalLM m(c);
+    m->InitWeights(seed, 0.3);
+    m->eval();
+    return m;
+  }
+
+  static std::vector<proto::Trajectory> Run(Qwen2ForCausalLM m, RolloutOptions o, int episodes,
+                                            const ScriptedEnvOptions& env, ScriptedPolicy* teacher = nullptr) {
+    RolloutEngine engine(m, tok_, o);
+    ScriptedTaskSource tasks(episodes, env, GetTagPreset(o.preset).value());
+    std::vector<proto::Trajectory> out;
+    auto st = engine.Run(&tasks, [&](proto::Trajectory&& t) { out.push_back(std::move(t)); }, teacher);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return out;
+  }
+
+  // Max |recomputed - recorded| log-prob over all model tokens, from ONE forward over the
+  // masked sequence.
+  static float MaxLogprobError(Qwen2ForCausalLM& m, const proto::Trajectory& t, int64_t* scored) {
+    auto seq = BuildMaskedSequence(t);
+    EXPECT_TRUE(seq.ok()) << seq.status().ToString();
+    const int64_t T = seq->length;
+    auto tokens = torch::tensor(std::vector<int64_t>(seq->tokens.begin(), seq->tokens.end())).view({1, T});
+    auto pos = torch::tensor(std::vector<int64_t>(seq->positions.begin(), seq->positions.end())).view({1, T});
+    auto mask = torch::from_blob(seq->mask.data(), {1, T, T}, torch::kUInt8).to(torch::kBool);
+    torch::NoGradGuard g;
+    auto logp = torch::log_softmax(m->Forward(tokens, pos, mask, false).logits[0] / t.sampling_temperature(), -1);
+    float worst = 0;
+    for (int64_t i = 0; i < T; ++i) {
+      if (!seq->loss_mask[i]) continue;
+      ++*scored;
+      worst = std::max(worst, std::abs(logp[i - 1][seq->tokens[i]].item<float>() - seq->behaviour_logprobs[i]));
+    }
+    return worst;
+  }
+
+  static fs::path* dir_;
+  static Tokenizer* tok_;
+};
+fs::path* RolloutEngineTest::dir_ = nullptr;
+Tokenizer* RolloutEngineTest::tok_ = nullptr;
+
+// Valid MEM1 turns: search every turn, answer "42" on turn `answer_turn` (never if < 0).
+class SearchThenAnswer : public ScriptedPolicy {
+ public:
+  explicit SearchThenAnswer(int answer_turn) : answer_turn_(answer_turn) {}
+  std::optional<ScriptedTurn> Respond(const Environment&, int turn, const std::string&) override {
+    if (turn == answer_turn_) return ScriptedTurn{"<IS>done</IS><answer>42</answer>", true};
+    return ScriptedTurn{"<IS>note</IS><query>word</query>", true};
+  }
+
+ private:
+  int answer_turn_;
+};
+
+// Alternates sampled turns and valid scripted turns.
+class Mixed : public ScriptedPolicy {
+ public:
+  std::optional<ScriptedTurn> Respond(const Environment&, int turn, const std::string&) override {
+    if (turn % 2 == 1) return ScriptedTurn{"<IS>note</IS><query>word</query>", true};
+    return std::nullopt;
+  }
+};
+
+TEST_F(RolloutEngineTest, OneMaskedForwardReproducesEveryBehaviourLogprob) {
+  for (const char* policy : {"mem1", "full", "window:24"}) {
+    for (bool with_teacher : {false, true}) {
+      auto m = Model(1);
+      RolloutOptions o;
+      o.policy = ContextPolicy::Parse(policy).value();
+      o.batch_size = 3;
+      o.max_turns = 4;
+      o.max_new_tokens_per_turn = 10;
+      o.slot_capacity = 1024;
+      o.sampling.temperature = 1.0;
+      o.sampling.seed = 5;
+      Mixed teacher;
+      ScriptedEnvOptions env;
+      env.turns = 10;
+      auto trajs = Run(m, o, 5, env, with_teacher ? &teacher : nullptr);
+      ASSERT_EQ(trajs.size(), 5u);
+      int64_t scored = 0;
+      float worst = 0;
+      for (const auto& t : trajs) {
+        EXPECT_EQ(t.context_policy(), policy);
+        worst = std::max(worst, MaxLogprobError(m, t, &scored));
+      }
+      EXPECT_GT(scored, 50) << policy;
+      EXPECT_LE(worst, 1e-4) << policy << " teacher=" << with_teacher;
+    }
+  }
+}
+
+TEST_F(RolloutEngineTest, Mem1PeakIsFlatWhileFullGrowsLinearly) {
+  const std::vector<int> turns = {2, 4, 8, 16, 32};
+  std::map<std::string, std::vector<int64_t>> peak;
+  for (const char* policy : {"mem1", "full"}) {
+    for (int n : turns) {
+      RolloutOptions o;
+      o.policy = ContextPolicy::Parse(policy).value();
+      o.batch_size = 1;
+      o.max_turns = 64;
+      o.max_new_tokens_per_turn = 32;
+      o.slot_capacity = 4096;
+      o.sampling.greedy = true;
+      ScriptedEnvOptions env;
+      env.turns = n;  // the environment ends the episode after n searches
+      SearchThenAnswer teacher(-1);
+      auto trajs = Run(Model(2), o, 1, env, &teacher);
+      ASSERT_EQ(trajs.size(), 1u);
+      EXPECT_EQ(trajs[0].metrics().turns(), n);
+      EXPECT_EQ(trajs[0].metrics().format_errors(), 0);
+      peak[policy].push_back(trajs[0].metrics().peak_tokens());
+    }
+  }
+  const int64_t P = tok_->Encode(ScriptedEnv(0, {}, GetTagPreset("paper").value()).Prompt()).size();
+  const int64_t G = tok_->Encode("<IS>note</IS><query>word</query>").size();
+  ScriptedEnv probe(0, {}, GetTagPreset("paper").value());
+  const int64_t O = tok_->Encode("\n<info>" + probe.Step("search", "x", 1).observation + "</info>\n").size();
+  for (size_t i = 0; i < turns.size(); ++i) {
+    EXPECT_EQ(peak["mem1"][i], P + G + O + G) << "turns " << turns[i];           // flat
+    EXPECT_EQ(peak["full"][i], P + turns[i] * G + (turns[i] - 1) * O) << turns[i];  // linear
+  }
+  EXPECT_GT(peak["full"].back(), 10 * peak["mem1"].back());
+}
+
+TEST_F(RolloutEngineTest, ContinuousBatchingMatchesBatchSizeOne) {
+  auto run = [&](int64_t batch) {
+    RolloutOptions o;
+    o.batch_size = batch;
+    o.max_turns = 3;
+    o.max_new_tokens_per_turn = 8;
+    o.slot_capacity = 512;
+    o.sampling.greedy = true;
+    ScriptedEnvOptions env;
+    SearchThenAnswer teacher(2);
+    Mixed mixed;
+    // Episodes differ in length (task index changes the prompt), so slots refill at different times.
+    auto trajs = Run(Model(3), o, 7, env, &mixed);
+    std::map<std::string, proto::Trajectory> by_task;
+    for (auto& t : trajs) by_task[t.task_id()] = t;
+    return by_task;
+  };
+  auto one = run(1), many = run(4);
+  ASSERT_EQ(one.size(), 7u);
+  ASSERT_EQ(many.size(), 7u);
+  for (const auto& [task, a] : one) {
+    const auto& b = many.at(task);
+    ASSERT_EQ(a.segments_size(), b.segments_size()) << task;
+    for (int s = 0; s < a.segments_size(); ++s) {
+      EXPECT_EQ(std::vector<int>(a.segments(s).token_ids().begin(), a.segments(s).token_ids().end()),
+                std::vector<int>(b.segments(s).token_ids().begin(), b.segments(s).token_ids().end()))
+          << task << " segment " << s;
+      for (int i = 0; i < a.segments(s).behaviour_logprobs_size(); ++i) {
+        EXPECT_NEAR(a.segments(s).behaviour_logprobs(i), b.segments(s).behaviour_logprobs(i), 1e-4);
+      }
+    }
+    EXPECT_EQ(a.metrics().peak_tokens(), b.metrics().peak_tokens());
+  }
+}
+
+TEST_F(RolloutEngineTest, StateCapForcesTheClosingTag) {
+  class OpenState : public ScriptedPolicy {
+   public:
+    std::optional<ScriptedTurn> Respond(const Environment&, int, const std::string&) override {
+      return ScriptedTurn{"<IS>", false};  // the model writes the state body
+    }
+  } teacher;
+  RolloutOptions o;
+  o.batch_size = 2;
+  o.max_turns = 2;
+  o.max_new_tokens_per_turn = 12;
+  o.max_state_tokens = 4;
+  o.sampling.greedy = true;
+  auto m = Model(4);
+  auto trajs = Run(m, o, 2, ScriptedEnvOptions{}, &teacher);
+  const auto close = tok_->Encode("</IS>");
+  int forced_segments = 0, capped_turns = 0;
+  int64_t scored = 0;
+  for (const auto& t : trajs) {
+    for (int s = 0; s < t.segments_size(); ++s) {
+      const auto& seg = t.segments(s);
+      if (seg.role() == proto::ROLE_FORCED) {
+        ++forced_segments;
+        EXPECT_EQ(std::vector<int32_t>(seg.token_ids().begin(), seg.token_ids().end()), close);
+        EXPECT_EQ(seg.behaviour_logprobs_size(), 0);
+        // The model segment before it holds "<IS>" + exactly max_state_tokens body tokens.
+        EXPECT_EQ(t.segments(s - 1).token_ids_size(), 1 + 4);
+        continue;
+      }
+      // A turn's first model segment (right after prompt or context copy): either the state
+      // body reached the cap (then the close tag was forced), or the model ended the turn
+      // itself (EOS) before that.
+      const bool first_of_turn = seg.role() == proto::ROLE_MODEL && s > 0 && t.segments(s - 1).role() != proto::ROLE_MODEL &&
+                                 t.segments(s - 1).role() != proto::ROLE_FORCED;
+      if (!first_of_turn) continue;
+      if (seg.token_ids_size() == 5 && s + 1 < t.segments_size() && t.segments(s + 1).role() == proto::ROLE_FORCED) {
+        ++capped_turns;
+      } else {
+        EXPECT_LT(seg.token_ids_size(), 5);
+        EXPECT_EQ(seg.token_ids(seg.token_ids_size() - 1), tok_->eos_id());
+      }
+    }
+    EXPECT_LE(MaxLogprobError(m, t, &scored), 1e-4);
+  }
+  EXPECT_GE(forced_segments, 2);
+  EXPECT_EQ(forced_segments, capped_turns);
+}
+
+TEST_F(RolloutEngineTest, RewardAndMetricsComeFromTheEnvironment) {
+  RolloutOptions o;
+  o.batch_size = 2;
+  o.max_turns = 6;
+  o.sampling.greedy = true;
+  SearchThenAnswer teacher(2);
+  auto trajs = Run(Model(5), o, 3, ScriptedEnvOptions{}, &teacher);
+  ASSERT_EQ(trajs.size(), 3u);
+  for (const auto& t : trajs) {
+    EXPECT_EQ(t.reward(), 1.0);
+    EXPECT_EQ(t.metrics().turns(), 3);
+    EXPECT_EQ(t.metrics().exact_match(), 1.0);
+    EXPECT_FALSE(t.truncated());
+    EXPECT_EQ(t.env_name(), "scripted");
+    EXPECT_GT(t.metrics().dependency(), t.metrics().peak_tokens());
+  }
+}
+
+TEST_F(RolloutEngineTest, MalformedOutputIsFedBackOrEndsTheEpisodeByConfig) {
+  RolloutOptions o;
+  o.batch_size = 2;
+  o.max_turns = 3;
+  o.max_new_tokens_per_turn = 6;
+  o.sampling.greedy = true;
+  auto kept = Run(Model(6), o, 2, ScriptedEnvOptions{});  // random model: every turn malformed
+  for (const auto& t : kept) {
+    EXPECT_EQ(t.metrics().turns(), 3);
+    EXPECT_EQ(t.format_errors_size(), 3);
+    EXPECT_TRUE(t.truncated());
+  }
+  o.end_on_format_error = true;
+  auto ended = Run(Model(6), o, 2, ScriptedEnvOptions{});
+  for (const auto& t : ended) {
+    EXPECT_EQ(t.metrics().turns(), 1);
+    EXPECT_EQ(t.reward(), 0.0);
+    EXPECT_TRUE(t.truncated());
+  }
+}
+
+TEST_F(RolloutEngineTest, PromptKvReuseDoesNotChangeResults) {
+  auto run = [&](bool reuse) {
+    RolloutOptions o;
+    o.batch_size = 2;
+    o.max_turns = 4;
+    o.max_new_tokens_per_turn = 8;
+    o.reuse_prompt_kv = reuse;
+    o.sampling.greedy = true;
+    Mixed mixed;
+    return Run(Model(7), o, 3, ScriptedEnvOptions{}, &mixed);
+  };
+  auto a = run(true), b = run(false);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].segments_size(), b[i].segments_size());
+    for (int s = 0; s < a[i].segments_size(); ++s) {
+      EXPECT_EQ(a[i].segments(s).token_ids_size(), b[i].segments(s).token_ids_size());
+    }
+  }
+}
+
+}  // namespace
+}  // namespace mem1
