@@ -128,10 +128,13 @@ void RegisterModelBench(CLI::App* bench) {
   m->callback([args] { throw CLI::RuntimeError(RunModelBench(*args)); });
 }
 
+void RegisterRolloutBench(CLI::App* bench);  // rollout_bench.cc
+
 void RegisterBenchCommands(CLI::App* app) {
   auto* bench = app->add_subcommand("bench", "Benchmarks (print measured figures and ratios to a same-run baseline)");
   bench->require_subcommand(1);
   RegisterModelBench(bench);
+  RegisterRolloutBench(bench);
 }
 
 }  // namespace mem1

@@ -6,8 +6,10 @@ ScriptedEnv::ScriptedEnv(int64_t index, const ScriptedEnvOptions& options, const
     : index_(index), options_(options), preset_(preset) {}
 
 std::string ScriptedEnv::Prompt() const {
-  return "Task " + std::to_string(index_) + ": find the number. Keep your notes in " + preset_.state.open +
-         preset_.state.close + " and act with " + DescribeActions(preset_, Actions()) + ".\n";
+  std::string filler;
+  for (int i = 0; i < options_.prompt_words; ++i) filler += " context";
+  return "Task " + std::to_string(index_) + ": find the number." + filler + " Keep your notes in " +
+         preset_.state.open + preset_.state.close + " and act with " + DescribeActions(preset_, Actions()) + ".\n";
 }
 
 std::vector<ActionSpec> ScriptedEnv::Actions() const { return {{"search", false}, {"answer", true}}; }

@@ -13,6 +13,7 @@ namespace mem1 {
 struct ScriptedEnvOptions {
   int32_t turns = 4;                     // steps before the environment ends the episode
   int32_t observation_words = 12;        // filler words per observation
+  int32_t prompt_words = 0;              // extra filler words in the prompt (longer prompts)
   std::string expected_answer = "42";
   std::string preset = "paper";
 };

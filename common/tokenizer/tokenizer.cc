@@ -3,10 +3,12 @@
 // sentencepiece_tokenizer.cc for why libsentencepiece stays out of our processes).
 #include "common/tokenizer/tokenizer.h"
 
+#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -97,15 +99,29 @@ Status TrainSentencePiece(const SentencePieceTrainOptions& o) {
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The trainer logs its whole command line and progress to stderr; keep it in a file and show
+  // its tail only when training fails.
+  const std::string log_path = o.model_prefix + ".train.log";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   pid_t pid;
-  const int rc = posix_spawnp(&pid, helper.c_str(), nullptr, nullptr, argv.data(), environ);
+  const int rc = posix_spawnp(&pid, helper.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) return NotFound("cannot start SentencePiece trainer \"" + helper + "\": " + std::strerror(rc));
   int status = 0;
   if (waitpid(pid, &status, 0) < 0) return Internal("waitpid failed for " + helper);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return InvalidArgument("SentencePiece training failed (" + helper + " exit status " +
-                           std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + ")");
+    std::ifstream log(log_path);
+    std::string line, last;
+    while (std::getline(log, line)) {
+      if (!line.empty()) last = line;
+    }
+    return InvalidArgument("SentencePiece training failed (exit status " +
+                           std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + "): " + last +
+                           " (full log: " + log_path + ")");
   }
+  std::remove(log_path.c_str());
   return Status::Ok();
 }
 
