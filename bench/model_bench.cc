@@ -35,6 +35,21 @@ double MeasureMmGflops(int64_t n) {
   return best;
 }
 
+// GFLOP/s of x[M,K] @ W[N,K]^T, the shape of one decode-step projection (skinny GEMM).
+double MeasureSkinnyGflops(int64_t m, int64_t k, int64_t n) {
+  auto x = torch::randn({m, k});
+  std::vector<torch::Tensor> ws;
+  for (int i = 0; i < 8; ++i) ws.push_back(torch::randn({n, k}));  // > cache: weights stream from memory
+  for (auto& w : ws) torch::mm(x, w.t());
+  double best = 0;
+  for (int rep = 0; rep < 3; ++rep) {
+    const double t0 = Now();
+    for (auto& w : ws) torch::mm(x, w.t());
+    best = std::max(best, 2.0 * m * k * n * ws.size() / (Now() - t0) / 1e9);
+  }
+  return best;
+}
+
 // FLOPs for `tokens` new tokens attending to `ctx` keys on average.
 double FlopsPerToken(const Qwen2Config& c, double ctx) {
   const double d = c.hidden_size, kv = c.num_key_value_heads * c.head_dim();
@@ -83,8 +98,12 @@ void BenchShape(const ShapeSpec& spec, const std::vector<int64_t>& batches, int6
     std::cout << std::setprecision(1) << spec.name << " prefill b=" << B << " T=" << prompt_len << ": " << prefill_tps
               << " tokens/s, " << prefill_gf << " GFLOP/s (" << std::setprecision(2) << prefill_gf / mm_gflops
               << "x mm)\n";
+    const double skinny = MeasureSkinnyGflops(B, spec.config.hidden_size, spec.config.intermediate_size);
     std::cout << std::setprecision(1) << spec.name << " decode  b=" << B << ": " << decode_tps << " tokens/s, "
-              << decode_gf << " GFLOP/s (" << std::setprecision(2) << decode_gf / mm_gflops << "x mm)\n";
+              << decode_gf << " GFLOP/s (" << std::setprecision(2) << decode_gf / mm_gflops << "x mm; "
+              << decode_gf / skinny << "x of " << std::setprecision(1) << skinny << " GFLOP/s for mm at the decode shape ["
+              << B << "," << spec.config.hidden_size << "]x[" << spec.config.hidden_size << ","
+              << spec.config.intermediate_size << "])\n";
   }
 }
 
@@ -97,6 +116,7 @@ struct ModelBenchArgs {
 int RunModelBench(const ModelBenchArgs& a) {
   const int threads = ApplyThreads(a.threads);
   PrintBenchEnvironment(threads);
+  MeasureMmGflops(a.quick ? 512 : 2048);  // warm-up (clocks, allocator)
   const double mm = MeasureMmGflops(a.quick ? 512 : 2048);
   std::cout << "baseline torch::mm fp32 " << (a.quick ? 512 : 2048) << "^3: " << std::fixed << std::setprecision(1) << mm
             << " GFLOP/s\n";

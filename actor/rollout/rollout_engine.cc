@@ -300,7 +300,10 @@ Status RolloutEngine::Run(TaskSource* tasks, const std::function<void(proto::Tra
   // Chooses the next token for rows given their logits [R,V].
   auto choose = [&](const std::vector<int64_t>& rows, const torch::Tensor& logits) {
     auto sampled = I.sampler.Sample(logits);
-    auto logp = torch::log_softmax(logits.to(torch::kCPU, torch::kFloat32) / temperature, -1);
+    bool any_forced = false;
+    for (int64_t r : rows) any_forced = any_forced || !I.slots[r].forced.empty();
+    torch::Tensor logp;
+    if (any_forced) logp = torch::log_softmax(logits.to(torch::kCPU, torch::kFloat32) / temperature, -1);
     for (size_t r = 0; r < rows.size(); ++r) {
       Slot& s = I.slots[rows[r]];
       if (!s.forced.empty()) {
