@@ -256,9 +256,38 @@ void BindAll(Binder& b, Mem1Config& c) {
     s.String("bind_endpoint", &l.bind_endpoint, {}, "(tcp|ipc|inproc)://.+");
     s.String("publish_endpoint", &l.publish_endpoint, {}, "(tcp|ipc|inproc)://.+");
     s.String("backend", &l.backend, {"mpi", "nccl"});
-    s.Real("actor_lr", &l.actor_lr, 0.0, 1.0);
-    s.Real("critic_lr", &l.critic_lr, 0.0, 1.0);
     s.Integer("total_steps", &l.total_steps, 0, 1 << 30);
+    s.Integer("global_batch", &l.global_batch, 1, 1 << 24);
+    s.Integer("micro_batch_tokens", &l.micro_batch_tokens, 1, kBig);
+    s.Integer("checkpoint_every", &l.checkpoint_every, 0, 1 << 30);
+    s.Integer("keep_checkpoints", &l.keep_checkpoints, 1, 1 << 20);
+    s.Section("ppo", [&](Binder& p) {
+      auto& o = l.ppo;
+      p.String("algorithm", &o.algorithm, {"ppo", "grpo", "sft"});
+      p.Real("gamma", &o.gamma, 0.0, 1.0);
+      p.Real("lam", &o.lam, 0.0, 1.0);
+      p.Real("clip_ratio", &o.clip_ratio, 0.0, 10.0);
+      p.Real("value_clip", &o.value_clip, 0.0, 1e6);
+      p.Real("value_coef", &o.value_coef, 0.0, 1e6);
+      p.Real("entropy_coef", &o.entropy_coef, 0.0, 10.0);
+      p.Real("kl_coef", &o.kl_coef, 0.0, 10.0);
+      p.Bool("whiten_advantages", &o.whiten_advantages);
+      p.Integer("max_policy_lag", &o.max_policy_lag, 0, 1 << 20);
+      p.Real("is_weight_cap", &o.is_weight_cap, 1.0, 1e6);
+      p.Integer("group_size", &o.group_size, 1, 1 << 16);
+    });
+    s.Section("optim", [&](Binder& p) {
+      auto& o = l.optim;
+      p.Real("actor_lr", &o.actor_lr, 0.0, 1.0);
+      p.Real("critic_lr", &o.critic_lr, 0.0, 1.0);
+      p.Real("weight_decay", &o.weight_decay, 0.0, 1.0);
+      p.Real("beta1", &o.beta1, 0.0, 1.0);
+      p.Real("beta2", &o.beta2, 0.0, 1.0);
+      p.Real("eps", &o.eps, 0.0, 1.0, /*lo_open=*/true);
+      p.Integer("warmup_steps", &o.warmup_steps, 0, 1 << 30);
+      p.Real("min_lr_ratio", &o.min_lr_ratio, 0.0, 1.0);
+      p.Real("grad_clip", &o.grad_clip, 0.0, 1e9);
+    });
   });
 }
 

@@ -67,14 +67,46 @@ struct ActorOptions {
   int32_t max_new_tokens_per_turn = 128;
 };
 
-// Learner-process settings. Extended by the learner issue.
+// PPO / GRPO / SFT hyper-parameters. Defaults follow the MEM1 paper's recipe.
+struct PpoOptions {
+  std::string algorithm = "ppo";  // "ppo" | "grpo" | "sft"
+  double gamma = 1.0;             // GAE discount (paper: 1)
+  double lam = 1.0;               // GAE lambda (paper: 1)
+  double clip_ratio = 0.2;        // policy ratio clip (paper: 0.2)
+  double value_clip = 0.2;        // clipped value loss range
+  double value_coef = 0.5;        // weight of the value loss
+  double entropy_coef = 0.001;    // entropy bonus (paper: 0.001)
+  double kl_coef = 0.001;         // KL to the frozen initial policy (paper: 0.001); 0 = off
+  bool whiten_advantages = true;  // normalise advantages over the global batch's model tokens
+  int32_t max_policy_lag = 1;     // admission: trajectories more than this many versions old are dropped (counted)
+  double is_weight_cap = 5.0;     // truncated importance weight pi_prox / pi_behaviour (decoupled PPO)
+  int32_t group_size = 4;         // GRPO: rollouts per task
+};
+
+struct OptimOptions {
+  double actor_lr = 1e-6;        // paper: 1e-6
+  double critic_lr = 1e-5;       // paper: 1e-5 (value head)
+  double weight_decay = 0.0;     // AdamW decoupled decay
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  int32_t warmup_steps = 0;      // linear warm-up from 0
+  double min_lr_ratio = 0.1;     // cosine decays to this fraction of the peak lr at total_steps
+  double grad_clip = 1.0;        // global grad-norm clip; 0 = off
+};
+
+// Learner-process settings.
 struct LearnerOptions {
   std::string bind_endpoint = "tcp://*:5555";     // ZeroMQ PULL (trajectories)
   std::string publish_endpoint = "tcp://*:5556";  // ZeroMQ PUB (weights)
   std::string backend = "mpi";                    // "mpi" (CPU) or "nccl" (CUDA builds)
-  double actor_lr = 1e-6;                         // paper: 1e-6
-  double critic_lr = 1e-5;                        // paper: 1e-5
   int32_t total_steps = 500;                      // paper: 500
+  int32_t global_batch = 128;                     // trajectories per optimizer step (paper: 128 tasks)
+  int64_t micro_batch_tokens = 16384;             // padded tokens per forward (B x T budget)
+  int32_t checkpoint_every = 10;                  // steps between HDF5 checkpoints; 0 = only at the end
+  int32_t keep_checkpoints = 3;                   // last K kept
+  PpoOptions ppo;
+  OptimOptions optim;
 };
 
 struct Mem1Config {

@@ -12,7 +12,8 @@ TEST(ConfigTest, EmptyTextGivesDocumentedDefaults) {
   EXPECT_EQ(c->model.init.hidden_size, 256);
   EXPECT_EQ(c->model.init.num_hidden_layers, 4);
   EXPECT_EQ(c->actor.max_turns, 6);
-  EXPECT_DOUBLE_EQ(c->learner.actor_lr, 1e-6);
+  EXPECT_DOUBLE_EQ(c->learner.optim.actor_lr, 1e-6);
+  EXPECT_EQ(c->learner.ppo.algorithm, "ppo");
 }
 
 TEST(ConfigTest, ReadsNestedValues) {
@@ -98,7 +99,7 @@ TEST(ConfigTest, SyntaxErrorNamesFileAndLine) {
 
 TEST(ConfigTest, DumpParsesBackToTheSameConfig) {
   auto c = ParseConfig("runtime:\n  seed: 99\nmodel:\n  init:\n    rope_theta: 1000000.5\n", "a.yaml",
-                       {"learner.actor_lr=3e-7"});
+                       {"learner.optim.actor_lr=3e-7"});
   ASSERT_TRUE(c.ok());
   const std::string yaml = ConfigToYaml(*c);
   auto back = ParseConfig(yaml, "dump", {});
@@ -106,7 +107,7 @@ TEST(ConfigTest, DumpParsesBackToTheSameConfig) {
   EXPECT_EQ(ConfigToYaml(*back), yaml);
   EXPECT_EQ(back->runtime.seed, 99u);
   EXPECT_DOUBLE_EQ(back->model.init.rope_theta, 1000000.5);
-  EXPECT_DOUBLE_EQ(back->learner.actor_lr, 3e-7);
+  EXPECT_DOUBLE_EQ(back->learner.optim.actor_lr, 3e-7);
 }
 
 TEST(ConfigTest, MissingFileIsNotFound) {

@@ -1,0 +1,44 @@
+// Data-parallel communication for the learner: summing flat float32 gradient buffers across
+// ranks. Backends: Local (one rank), MPI (CPU, MPI_Allreduce), NCCL (CUDA builds only,
+// ncclAllReduce on device buffers). MPI/NCCL types stay in the .cc files.
+// Thread safety: one training thread per communicator; calls are collective (every rank
+// must call them in the same order).
+#ifndef MEM1_LEARNER_COMMUNICATOR_H_
+#define MEM1_LEARNER_COMMUNICATOR_H_
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+#include "common/util/status.h"
+
+namespace mem1 {
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual int rank() const = 0;
+  virtual int world_size() const = 0;
+  // In-place elementwise sum over ranks of a contiguous float32 or float64 tensor (device per
+  // backend: CPU for MPI, CUDA for NCCL).
+  virtual void AllReduceSum(torch::Tensor& buffer) = 0;
+  virtual std::string name() const = 0;
+};
+
+// World of one: AllReduceSum is the identity.
+std::unique_ptr<Communicator> MakeLocalCommunicator();
+
+// MPI_COMM_WORLD. Initialises MPI if needed (and finalises it at exit when it did).
+[[nodiscard]] Result<std::unique_ptr<Communicator>> MakeMpiCommunicator();
+
+// NCCL over MPI_COMM_WORLD for rank discovery; one GPU per rank (device = local rank).
+// UNIMPLEMENTED in builds without NCCL.
+[[nodiscard]] Result<std::unique_ptr<Communicator>> MakeNcclCommunicator();
+
+// True when this build has the NCCL backend.
+bool HaveNccl();
+
+}  // namespace mem1
+
+#endif  // MEM1_LEARNER_COMMUNICATOR_H_

@@ -1,0 +1,110 @@
+// The learner's optimisation core: one Step() = one optimizer update from a global batch of
+// trajectories, data parallel over a Communicator.
+//
+// Per step: admission (trajectories more than max_policy_lag versions behind are dropped and
+// counted; malformed records are counted and skipped) -> shard (trajectory g goes to rank
+// g % world) -> masked sequences -> token-budget micro-batches -> a no-grad pass for the
+// proximal log-probs (current weights), old values and reference log-probs -> advantages
+// (PPO: GAE over model tokens with the outcome reward at the last model token; GRPO: group-
+// normalised outcome; whitening over the global batch) -> gradient accumulation over
+// micro-batches of sum(per-token terms) / global token count -> one flat all-reduce -> global
+// grad-norm clip -> AdamW with warm-up + cosine.
+//
+// Off-policy correction (decoupled PPO, as AReaL): ratio = pi_theta / pi_prox, weighted by
+// min(pi_prox / pi_behaviour, is_weight_cap) where pi_behaviour is the recorded behaviour
+// log-prob of each token (token ids travel as generated; never re-tokenised).
+//
+// Thread safety: one thread; Step is collective across ranks.
+#ifndef MEM1_LEARNER_TRAINER_H_
+#define MEM1_LEARNER_TRAINER_H_
+
+#include <string>
+#include <vector>
+
+#include "common/config/config.h"
+#include "common/memory/masked_sequence.h"
+#include "common/model/qwen2.h"
+#include "learner/communicator.h"
+#include "proto/mem1.pb.h"
+
+namespace mem1 {
+
+struct StepStats {
+  int64_t step = 0;            // optimizer steps done after this one
+  int64_t policy_version = 0;  // version of the weights after this step
+  int64_t trajectories = 0;    // admitted, global
+  int64_t stale_dropped = 0;   // beyond max_policy_lag, global
+  int64_t malformed = 0;       // records BuildMaskedSequence rejected
+  int64_t tokens = 0;          // loss tokens, global
+  int64_t micro_batches = 0;   // on this rank
+  double loss = 0, policy_loss = 0, value_loss = 0, entropy = 0, kl = 0;  // token means
+  double clip_fraction = 0, is_weight_mean = 0, grad_norm = 0, lr = 0, reward_mean = 0;
+  double seconds = 0, allreduce_seconds = 0;
+};
+
+// Per-token outputs of scoring sequences (N loss tokens, in sequence order, sequence by sequence).
+struct TokenScores {
+  torch::Tensor logp;     // [N] log-prob of each loss token at its trajectory's temperature
+  torch::Tensor values;   // [N] value head at the predicting position
+  torch::Tensor entropy;  // [N] entropy of the predicting distribution (undefined unless requested)
+  std::vector<int64_t> counts;  // loss tokens per sequence
+};
+
+// One forward over padded masked sequences (each row its own [T,T] mask and positions).
+TokenScores ScoreSequences(Qwen2ForCausalLM& model, const std::vector<const MaskedSequence*>& sequences,
+                           const std::vector<float>& temperatures, bool with_entropy);
+
+class Trainer {
+ public:
+  // `comm` must outlive the trainer. For PPO/GRPO with kl_coef > 0 a frozen copy of the
+  // initial weights is kept as the reference policy.
+  Trainer(Qwen2ForCausalLM policy, const LearnerOptions& options, Communicator* comm);
+
+  StepStats Step(const std::vector<proto::Trajectory>& global_batch);
+
+  int64_t step() const { return step_; }
+  int64_t policy_version() const { return policy_version_; }
+  // Opaque position of the task/trajectory source, saved with checkpoints.
+  void set_data_cursor(int64_t cursor) { data_cursor_ = cursor; }
+  int64_t data_cursor() const { return data_cursor_; }
+  Qwen2ForCausalLM& policy() { return policy_; }
+  // Learning rate at optimizer step `step` (0-based) for the given peak.
+  double LearningRate(int64_t step, double peak) const;
+
+  // Learner checkpoint (HDF5): weights, AdamW moments, step, policy version, data cursor,
+  // RNG state, format version and the run's config. Written to `path`.tmp, fsynced, renamed.
+  [[nodiscard]] Status Save(const std::string& path, const std::string& config_yaml) const;
+  // Restores everything Save wrote. DATA_LOSS on a corrupt file or shape mismatch (names the
+  // tensor); INVALID_ARGUMENT on a format version mismatch (says which versions).
+  [[nodiscard]] Status Load(const std::string& path);
+
+ private:
+  struct Param {
+    std::string name;
+    torch::Tensor tensor;
+    torch::Tensor m, v;  // AdamW moments
+    bool critic = false;
+  };
+  void AllReduceGradients(StepStats* stats);
+  void OptimizerStep(StepStats* stats);
+
+  Qwen2ForCausalLM policy_;
+  Qwen2ForCausalLM reference_{nullptr};
+  LearnerOptions options_;
+  Communicator* comm_;
+  std::vector<Param> params_;
+  int64_t step_ = 0;
+  int64_t policy_version_ = 0;
+  int64_t data_cursor_ = 0;
+};
+
+// Checkpoint files in a run directory: <dir>/checkpoints/step_00000042.h5.
+std::string CheckpointPath(const std::string& run_dir, int64_t step);
+// Newest checkpoint in <dir>/checkpoints (or `dir` itself if it is a file); NOT_FOUND if none.
+[[nodiscard]] Result<std::string> LatestCheckpoint(const std::string& dir);
+// Deletes all but the newest `keep` checkpoints.
+void PruneCheckpoints(const std::string& run_dir, int keep);
+
+}  // namespace mem1
+
+#endif  // MEM1_LEARNER_TRAINER_H_

@@ -1,0 +1,224 @@
+#include "learner/trainer.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "learner/losses.h"
+#include "tests/common/model/test_util.h"
+#include "tests/learner/synthetic.h"
+
+namespace mem1 {
+namespace {
+
+namespace fs = std::filesystem;
+using mem1::testing::SyntheticBatch;
+using mem1::testing::SyntheticMem1Trajectory;
+using mem1::testing::TinyModel;
+
+LearnerOptions Options(const std::string& algorithm) {
+  LearnerOptions o;
+  o.ppo.algorithm = algorithm;
+  o.micro_batch_tokens = 96;  // several micro-batches: exercises gradient accumulation
+  o.optim.actor_lr = 1e-3;
+  o.optim.critic_lr = 1e-2;
+  o.total_steps = 10;
+  return o;
+}
+
+// Builds turn t's real context (prompt + C_t + G_t) as a plain causal sequence, loss on G_t.
+MaskedSequence TurnSequence(const proto::Trajectory& t, int g_seg) {
+  MaskedSequence m;
+  std::vector<int> segs(t.segments(g_seg).attends_to().begin(), t.segments(g_seg).attends_to().end());
+  segs.push_back(g_seg);
+  for (int s : segs) {
+    const auto& seg = t.segments(s);
+    for (int i = 0; i < seg.token_ids_size(); ++i) {
+      m.tokens.push_back(seg.token_ids(i));
+      m.positions.push_back(seg.position_ids(i));
+      m.loss_mask.push_back(s == g_seg ? 1 : 0);
+      m.behaviour_logprobs.push_back(s == g_seg ? seg.behaviour_logprobs(i) : 0.f);
+    }
+  }
+  m.length = m.tokens.size();
+  m.mask.assign(m.length * m.length, 0);
+  for (int64_t i = 0; i < m.length; ++i)
+    for (int64_t j = 0; j <= i; ++j) m.mask[i * m.length + j] = 1;
+  return m;
+}
+
+TEST(TrainerTest, MaskedSinglePassLossEqualsSumOfPerTurnLosses) {
+  auto m = TinyModel(31);
+  const auto t = SyntheticMem1Trajectory(5, 97, 4, 0);
+  auto seq = BuildMaskedSequence(t).value();
+  torch::NoGradGuard g;
+  auto single = ScoreSequences(m, {&seq}, {1.0f}, true);
+  // Per-turn passes on each turn's real context.
+  std::vector<torch::Tensor> logp, values, entropy;
+  for (int s = 0; s < t.segments_size(); ++s) {
+    if (t.segments(s).role() != proto::ROLE_MODEL) continue;
+    auto turn = TurnSequence(t, s);
+    auto sc = ScoreSequences(m, {&turn}, {1.0f}, true);
+    logp.push_back(sc.logp);
+    values.push_back(sc.values);
+    entropy.push_back(sc.entropy);
+  }
+  auto lp = torch::cat(logp), v = torch::cat(values), e = torch::cat(entropy);
+  ASSERT_EQ(lp.numel(), single.logp.numel());
+  // The same PPO objective evaluated both ways.
+  const int64_t n = lp.numel();
+  auto adv = torch::linspace(-1.0, 1.0, n), prox = single.logp - 0.05, w = torch::ones({n});
+  auto ret = torch::linspace(0.0, 1.0, n), old_v = single.values + 0.1;
+  auto loss = [&](const torch::Tensor& l, const torch::Tensor& val, const torch::Tensor& ent) {
+    return (PpoPolicyTerms(l, prox, adv, w, 0.2) + 0.5 * ValueTerms(val, old_v, ret, 0.2) - 0.001 * ent +
+            0.001 * KlTerms(l, prox))
+        .sum()
+        .item<double>();
+  };
+  const double a = loss(single.logp, single.values, single.entropy), b = loss(lp, v, e);
+  EXPECT_LE(std::abs(a - b), 1e-5 * std::abs(b)) << a << " vs " << b;
+  EXPECT_LE((single.logp - lp).abs().max().item<float>(), 1e-5);
+}
+
+std::vector<torch::Tensor> Params(Trainer& t) {
+  std::vector<torch::Tensor> out;
+  for (auto& p : t.policy()->parameters()) out.push_back(p.detach().clone());
+  return out;
+}
+
+TEST(TrainerTest, ResumeFromCheckpointIsBitExact) {
+  for (const char* algorithm : {"ppo", "grpo", "sft"}) {
+    const fs::path dir = fs::temp_directory_path() / ("mem1_resume_" + std::to_string(::getpid()) + algorithm);
+    auto comm = MakeLocalCommunicator();
+    auto batch_for = [](int64_t step, int64_t version) { return SyntheticBatch(100 + step * 8, 8, 97, version); };
+    torch::manual_seed(1);
+    Trainer straight(TinyModel(41), Options(algorithm), comm.get());
+    for (int s = 0; s < 6; ++s) {
+      straight.Step(batch_for(straight.data_cursor(), straight.policy_version()));
+      straight.set_data_cursor(straight.data_cursor() + 1);
+    }
+    torch::manual_seed(1);
+    {
+      Trainer first(TinyModel(41), Options(algorithm), comm.get());
+      for (int s = 0; s < 3; ++s) {
+        first.Step(batch_for(first.data_cursor(), first.policy_version()));
+        first.set_data_cursor(first.data_cursor() + 1);
+      }
+      ASSERT_TRUE(first.Save(CheckpointPath(dir.string(), first.step()), "run: {}").ok());
+    }  // "killed"
+    torch::manual_seed(999);  // resume restores the RNG itself
+    Trainer resumed(TinyModel(77), Options(algorithm), comm.get());  // different init: everything comes from the file
+    auto latest = LatestCheckpoint(dir.string());
+    ASSERT_TRUE(latest.ok());
+    ASSERT_TRUE(resumed.Load(*latest).ok());
+    EXPECT_EQ(resumed.step(), 3);
+    EXPECT_EQ(resumed.data_cursor(), 3);  // no task replayed or skipped
+    while (resumed.step() < 6) {
+      resumed.Step(batch_for(resumed.data_cursor(), resumed.policy_version()));
+      resumed.set_data_cursor(resumed.data_cursor() + 1);
+    }
+    EXPECT_EQ(resumed.step(), straight.step());  // the step counter advanced once per step
+    EXPECT_EQ(resumed.policy_version(), straight.policy_version());
+    auto a = Params(straight), b = Params(resumed);
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << algorithm << " param " << i;
+    EXPECT_DOUBLE_EQ(resumed.LearningRate(5, 1.0), straight.LearningRate(5, 1.0));
+    fs::remove_all(dir);
+  }
+}
+
+TEST(TrainerTest, CorruptOrMismatchedCheckpointsAreClearErrors) {
+  const fs::path dir = fs::temp_directory_path() / ("mem1_badckpt_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  auto comm = MakeLocalCommunicator();
+  Trainer t(TinyModel(1), Options("ppo"), comm.get());
+  const std::string path = (dir / "x.h5").string();
+  ASSERT_TRUE(t.Save(path, "").ok());
+  fs::resize_file(path, fs::file_size(path) / 2);
+  auto st = t.Load(path);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find(path), std::string::npos);
+  auto missing = t.Load((dir / "none.h5").string());
+  EXPECT_EQ(missing.code(), StatusCode::kNotFound);
+  EXPECT_FALSE(LatestCheckpoint(dir.string()).ok());
+  fs::remove_all(dir);
+}
+
+TEST(TrainerTest, StaleTrajectoriesAreDroppedAndCountedWithinLagUseBehaviourLogprobs) {
+  auto comm = MakeLocalCommunicator();
+  auto opts = Options("ppo");
+  opts.ppo.max_policy_lag = 1;
+  opts.ppo.kl_coef = 0;
+  Trainer t(TinyModel(51), opts, comm.get());
+  // Advance to version 2.
+  t.Step(SyntheticBatch(1, 4, 97, 0));
+  t.Step(SyntheticBatch(5, 4, 97, 1));
+  ASSERT_EQ(t.policy_version(), 2);
+  // One trajectory 2 versions old (dropped), three 1 version old (admitted) whose behaviour
+  // log-probs are the current policy's minus 0.5: importance weight exp(0.5) each.
+  auto batch = SyntheticBatch(20, 4, 97, 1);
+  batch[0].set_policy_version(0);
+  for (size_t i = 1; i < batch.size(); ++i) {
+    auto seq = BuildMaskedSequence(batch[i]).value();
+    TokenScores sc;
+    {
+      torch::NoGradGuard g;
+      sc = ScoreSequences(t.policy(), {&seq}, {1.0f}, false);
+    }
+    int64_t k = 0;
+    for (auto& seg : *batch[i].mutable_segments()) {
+      for (auto& lp : *seg.mutable_behaviour_logprobs()) lp = sc.logp[k++].item<float>() - 0.5f;
+    }
+  }
+  auto st = t.Step(batch);
+  EXPECT_EQ(st.stale_dropped, 1);
+  EXPECT_EQ(st.trajectories, 3);
+  EXPECT_NEAR(st.is_weight_mean, std::exp(0.5), 1e-4);
+  // With the cap below exp(0.5), the weight is truncated.
+  auto capped = opts;
+  capped.ppo.is_weight_cap = 1.2;
+  Trainer t2(TinyModel(51), capped, comm.get());
+  batch[0].set_policy_version(0);
+  for (auto& b : batch) b.set_policy_version(0);
+  auto st2 = t2.Step(std::vector<proto::Trajectory>(batch.begin() + 1, batch.end()));
+  EXPECT_LE(st2.is_weight_mean, 1.2 + 1e-6);
+}
+
+TEST(TrainerTest, SftReducesTokenNll) {
+  auto comm = MakeLocalCommunicator();
+  auto opts = Options("sft");
+  opts.optim.actor_lr = 3e-3;
+  opts.optim.min_lr_ratio = 1.0;
+  Trainer t(TinyModel(61), opts, comm.get());
+  auto batch = SyntheticBatch(200, 6, 97, 0);
+  const double first = t.Step(batch).loss;
+  double last = first;
+  for (int i = 0; i < 30; ++i) last = t.Step(batch).loss;
+  EXPECT_LT(last, 0.5 * first) << first << " -> " << last;
+}
+
+TEST(TrainerTest, PpoRaisesTheLogprobOfPositiveAdvantageTokens) {
+  auto comm = MakeLocalCommunicator();
+  auto opts = Options("grpo");
+  opts.ppo.kl_coef = 0;
+  opts.ppo.entropy_coef = 0;
+  opts.ppo.max_policy_lag = 1000;
+  opts.optim.min_lr_ratio = 1.0;
+  Trainer t(TinyModel(71), opts, comm.get());
+  // Two trajectories in one group: the rewarded one should become more likely.
+  auto good = SyntheticMem1Trajectory(300, 97, 2, 0), bad = SyntheticMem1Trajectory(301, 97, 2, 0);
+  good.set_group_id(1);
+  bad.set_group_id(1);
+  good.set_reward(1);
+  bad.set_reward(0);
+  auto seq = BuildMaskedSequence(good).value();
+  auto score = [&] {
+    torch::NoGradGuard g;
+    return ScoreSequences(t.policy(), {&seq}, {1.0f}, false).logp.sum().item<double>();
+  };
+  const double before = score();
+  for (int i = 0; i < 5; ++i) t.Step({good, bad});
+  EXPECT_GT(score(), before + 0.5);
+}
+
+}  // namespace
+}  // namespace mem1
