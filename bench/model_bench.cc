@@ -149,12 +149,14 @@ void RegisterModelBench(CLI::App* bench) {
 }
 
 void RegisterRolloutBench(CLI::App* bench);  // rollout_bench.cc
+void RegisterLearnerBench(CLI::App* bench);  // learner_bench.cc
 
 void RegisterBenchCommands(CLI::App* app) {
   auto* bench = app->add_subcommand("bench", "Benchmarks (print measured figures and ratios to a same-run baseline)");
   bench->require_subcommand(1);
   RegisterModelBench(bench);
   RegisterRolloutBench(bench);
+  RegisterLearnerBench(bench);
 }
 
 }  // namespace mem1

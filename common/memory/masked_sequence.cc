@@ -1,5 +1,6 @@
 #include "common/memory/masked_sequence.h"
 
+#include <algorithm>
 #include <string>
 
 namespace mem1 {
@@ -63,6 +64,35 @@ Result<MaskedSequence> BuildMaskedSequence(const proto::Trajectory& tr) {
     }
   }
   return m;
+}
+
+Result<std::vector<MaskedSequence>> BuildPerTurnSequences(const proto::Trajectory& tr) {
+  MEM1_RETURN_IF_ERROR(BuildMaskedSequence(tr).status());  // validates the record
+  std::vector<MaskedSequence> out;
+  for (int s = 0; s < tr.segments_size(); ++s) {
+    const auto& target = tr.segments(s);
+    if (target.role() != proto::ROLE_MODEL || target.token_ids_size() == 0) continue;
+    std::vector<int> segs(target.attends_to().begin(), target.attends_to().end());
+    std::sort(segs.begin(), segs.end());
+    segs.push_back(s);
+    MaskedSequence m;
+    for (int k : segs) {
+      const auto& seg = tr.segments(k);
+      for (int i = 0; i < seg.token_ids_size(); ++i) {
+        m.tokens.push_back(seg.token_ids(i));
+        m.positions.push_back(seg.position_ids(i));
+        m.loss_mask.push_back(k == s ? 1 : 0);
+        m.behaviour_logprobs.push_back(k == s ? seg.behaviour_logprobs(i) : 0.f);
+        m.policy_versions.push_back(k == s ? seg.policy_version() : -1);
+      }
+    }
+    m.length = static_cast<int64_t>(m.tokens.size());
+    m.mask.assign(static_cast<size_t>(m.length * m.length), 0);
+    for (int64_t i = 0; i < m.length; ++i)
+      for (int64_t j = 0; j <= i; ++j) m.mask[static_cast<size_t>(i * m.length + j)] = 1;
+    out.push_back(std::move(m));
+  }
+  return out;
 }
 
 }  // namespace mem1

@@ -39,6 +39,12 @@ struct MaskedSequence {
 // segment, or a model segment's predecessor token is not visible to it.
 [[nodiscard]] Result<MaskedSequence> BuildMaskedSequence(const proto::Trajectory& trajectory);
 
+// The reference the masked layout must reproduce: for each model segment, the context the
+// model really saw (its attends_to segments, in order, then itself) as a plain causal
+// sequence with the same position ids, loss on that segment only. One sequence per model
+// segment. Used by tests and the learner benchmark (the per-turn baseline).
+[[nodiscard]] Result<std::vector<MaskedSequence>> BuildPerTurnSequences(const proto::Trajectory& trajectory);
+
 }  // namespace mem1
 
 #endif  // MEM1_COMMON_MEMORY_MASKED_SEQUENCE_H_

@@ -23,6 +23,11 @@ torch::Tensor ApplyRope(const torch::Tensor& x, const torch::Tensor& cos, const 
 
 }  // namespace
 
+torch::Tensor MaskBias(const torch::Tensor& mask) {
+  return torch::zeros(mask.sizes(), torch::TensorOptions().dtype(torch::kFloat32).device(mask.device()))
+      .masked_fill_(mask.logical_not(), -std::numeric_limits<float>::infinity());
+}
+
 torch::Tensor LinearForward(const torch::Tensor& x, const torch::nn::Linear& layer) {
   return LinearForward(x, layer->weight, layer->bias);
 }
@@ -72,39 +77,39 @@ Qwen2AttentionImpl::Qwen2AttentionImpl(const Qwen2Config& c)
   o_proj = register_module("o_proj", torch::nn::Linear(torch::nn::LinearOptions(heads_ * head_dim_, d).bias(false)));
 }
 
-// q [B,H,T,Dh], k/v [B,Hkv,K,Dh], mask [B,T,K] bool -> [B,T,H*Dh].
+// q [B,H,T,Dh], k/v [B,Hkv,K,Dh], bias [B,T,K] additive (0 = visible, -inf = masked) -> [B,T,H*Dh].
 // GQA without materialising repeated K/V: query heads are grouped per kv head
-// (head h uses kv head h / G, as HF repeat_kv).
+// (head h uses kv head h / G, as HF repeat_kv). The 1/sqrt(Dh) scale is folded into q and the
+// mask is one in-place add, so the [.., T, K] scores are touched once before the softmax.
 torch::Tensor Qwen2AttentionImpl::Attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                                         const torch::Tensor& mask) {
+                                         const torch::Tensor& bias) {
   const int64_t B = q.size(0), T = q.size(2), K = k.size(2), G = heads_ / kv_heads_;
   const auto dtype = q.scalar_type();
-  auto qg = q.reshape({B, kv_heads_, G * T, head_dim_});
+  auto qg = (q * (1.0 / std::sqrt(static_cast<double>(head_dim_)))).reshape({B, kv_heads_, G * T, head_dim_});
   auto scores = torch::matmul(qg, k.transpose(-1, -2));  // [B,Hkv,G*T,K]
   if (dtype != torch::kFloat32) scores = scores.to(torch::kFloat32);
-  scores = scores.mul_(1.0 / std::sqrt(static_cast<double>(head_dim_)));
   scores = scores.view({B, kv_heads_, G, T, K});
-  scores.masked_fill_(mask.logical_not().view({B, 1, 1, T, K}), -std::numeric_limits<float>::infinity());
+  scores.add_(bias.view({B, 1, 1, T, K}));
   auto probs = torch::softmax(scores, -1).to(dtype).view({B, kv_heads_, G * T, K});
   auto out = torch::matmul(probs, v);  // [B,Hkv,G*T,Dh]
   return out.view({B, heads_, T, head_dim_}).transpose(1, 2).reshape({B, T, heads_ * head_dim_});
 }
 
 torch::Tensor Qwen2AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                          const torch::Tensor& mask) {
+                                          const torch::Tensor& bias) {
   const int64_t B = x.size(0), T = x.size(1);
   auto q = LinearForward(x, q_proj).view({B, T, heads_, head_dim_}).transpose(1, 2);
   auto k = LinearForward(x, k_proj).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);
   auto v = LinearForward(x, v_proj).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);
   q = ApplyRope(q, cos, sin);
   k = ApplyRope(k, cos, sin);
-  return LinearForward(Attend(q, k, v, mask), o_proj);
+  return LinearForward(Attend(q, k, v, bias), o_proj);
 }
 
 torch::Tensor Qwen2AttentionImpl::ForwardCached(const torch::Tensor& x, const torch::Tensor& cos,
                                                 const torch::Tensor& sin, KvCache* cache, int64_t layer,
                                                 const std::vector<int64_t>& slots,
-                                                const std::vector<int64_t>& n_valid, const torch::Tensor& key_mask,
+                                                const std::vector<int64_t>& n_valid, const torch::Tensor& key_bias,
                                                 int64_t max_keys) {
   const int64_t B = x.size(0), T = x.size(1);
   auto q = LinearForward(x, q_proj).view({B, T, heads_, head_dim_}).transpose(1, 2);
@@ -141,7 +146,7 @@ torch::Tensor Qwen2AttentionImpl::ForwardCached(const torch::Tensor& x, const to
     keys = kc.index_select(0, idx).narrow(2, 0, max_keys);
     values = vc.index_select(0, idx).narrow(2, 0, max_keys);
   }
-  return LinearForward(Attend(q, keys, values, key_mask), o_proj);
+  return LinearForward(Attend(q, keys, values, key_bias), o_proj);
 }
 
 // ---------------------------------------------------------------- MLP / layer / backbone
@@ -235,11 +240,12 @@ torch::Tensor Qwen2ForCausalLMImpl::Hidden(const torch::Tensor& tokens, const to
     mask = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(tokens.device())).tril().expand({B, T, T});
   }
   CHECK(mask.dim() == 3 && mask.size(0) == B && mask.size(1) == T && mask.size(2) == T) << "mask must be [B,T,T]";
+  const auto bias = MaskBias(mask);
   auto h = model->embed_tokens->forward(tokens);
   auto [cos, sin] = Rope(positions, h.scalar_type());
   for (const auto& m : *model->layers) {
     auto* layer = m->as<Qwen2DecoderLayerImpl>();
-    h = h + layer->self_attn->forward(layer->input_layernorm->forward(h), cos, sin, mask);
+    h = h + layer->self_attn->forward(layer->input_layernorm->forward(h), cos, sin, bias);
     h = h + layer->mlp->forward(layer->post_attention_layernorm->forward(h));
   }
   return model->norm->forward(h);
@@ -257,7 +263,6 @@ ModelOutput Qwen2ForCausalLMImpl::ForwardCached(KvCache* cache, const std::vecto
   const int64_t B = tokens.size(0), T = tokens.size(1);
   CHECK_EQ(static_cast<int64_t>(slots.size()), B);
   CHECK_EQ(static_cast<int64_t>(n_valid.size()), B);
-  // key_mask[b, i, j] = j <= len_b + i  (cached tokens plus new tokens up to and including i).
   std::vector<int64_t> start(B);
   int64_t max_keys = 0;
   for (int64_t b = 0; b < B; ++b) {
@@ -272,7 +277,7 @@ ModelOutput Qwen2ForCausalLMImpl::ForwardCached(KvCache* cache, const std::vecto
   auto start_t = torch::tensor(start, torch::kLong).to(dev).view({B, 1, 1});
   auto qi = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(dev)).view({1, T, 1});
   auto kj = torch::arange(max_keys, torch::TensorOptions().dtype(torch::kLong).device(dev)).view({1, 1, max_keys});
-  auto key_mask = kj <= (start_t + qi);  // [B,T,K]
+  const auto key_bias = MaskBias(kj <= (start_t + qi));  // visible: cached tokens plus new tokens up to i
 
   auto h = model->embed_tokens->forward(tokens);
   auto [cos, sin] = Rope(positions, h.scalar_type());
@@ -280,7 +285,7 @@ ModelOutput Qwen2ForCausalLMImpl::ForwardCached(KvCache* cache, const std::vecto
   for (const auto& m : *model->layers) {
     auto* layer = m->as<Qwen2DecoderLayerImpl>();
     h = h + layer->self_attn->ForwardCached(layer->input_layernorm->forward(h), cos, sin, cache, li, slots, n_valid,
-                                            key_mask, max_keys);
+                                            key_bias, max_keys);
     h = h + layer->mlp->forward(layer->post_attention_layernorm->forward(h));
     ++li;
   }

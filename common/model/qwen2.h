@@ -44,21 +44,21 @@ TORCH_MODULE(RmsNorm);
 class Qwen2AttentionImpl : public torch::nn::Module {
  public:
   explicit Qwen2AttentionImpl(const Qwen2Config& c);
-  // Full-sequence attention. x [B,T,D]; cos/sin [B,T,Dh]; mask [B,T,T] bool or undefined
-  // (causal). Returns [B,T,D].
+  // Full-sequence attention. x [B,T,D]; cos/sin [B,T,Dh]; bias [B,T,T] additive mask
+  // (MaskBias). Returns [B,T,D].
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        const torch::Tensor& mask);
+                        const torch::Tensor& bias);
   // Cached attention: appends this step's K/V for rows `slots` into `cache` layer `layer`
-  // at each row's current length, then attends over [0, len_b + i]. key_mask [B,T,K] bool.
+  // at each row's current length, then attends over [0, len_b + i]. key_bias [B,T,K] additive.
   torch::Tensor ForwardCached(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                               KvCache* cache, int64_t layer, const std::vector<int64_t>& slots,
-                              const std::vector<int64_t>& n_valid, const torch::Tensor& key_mask,
+                              const std::vector<int64_t>& n_valid, const torch::Tensor& key_bias,
                               int64_t max_keys);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 
  private:
   torch::Tensor Attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
-                       const torch::Tensor& mask);
+                       const torch::Tensor& bias);
   int64_t heads_, kv_heads_, head_dim_;
 };
 TORCH_MODULE(Qwen2Attention);
@@ -140,6 +140,9 @@ TORCH_MODULE(Qwen2ForCausalLM);
 torch::Tensor LinearForward(const torch::Tensor& x, const torch::nn::Linear& layer);
 // Same with explicit weight [out,in] and optional bias [out] (undefined = none).
 torch::Tensor LinearForward(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b);
+
+// Additive attention bias from a bool mask [B,T,K]: 0 where true, -inf where false (float32).
+torch::Tensor MaskBias(const torch::Tensor& mask);
 
 // Parses "cpu" / "cuda" / "cuda:N"; and "float32" / "bfloat16" / "float16".
 torch::Device ParseDevice(const std::string& name);

@@ -65,7 +65,8 @@ class [[nodiscard]] Result {
   // Precondition: ok(). Violations are programmer errors (CHECK).
   T& value() & { CHECK(ok()) << status_.ToString(); return *value_; }
   const T& value() const& { CHECK(ok()) << status_.ToString(); return *value_; }
-  T&& value() && { CHECK(ok()) << status_.ToString(); return std::move(*value_); }
+  // By value (moved out), so `for (auto& x : F().value())` cannot dangle on a temporary Result.
+  T value() && { CHECK(ok()) << status_.ToString(); return std::move(*value_); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }

@@ -7,7 +7,7 @@
 
 #include "learner/trainer.h"
 #include "tests/common/model/test_util.h"
-#include "tests/learner/synthetic.h"
+#include "learner/synthetic_trajectories.h"
 
 int main() {
   using namespace mem1;
@@ -24,7 +24,7 @@ int main() {
     o.total_steps = 3;
     Trainer dp(mem1::testing::TinyModel(9), o, comm.get());
     std::vector<std::vector<proto::Trajectory>> batches;
-    for (int s = 0; s < 3; ++s) batches.push_back(mem1::testing::SyntheticBatch(10 + 8 * s, 8, 97, s));
+    for (int s = 0; s < 3; ++s) batches.push_back(SyntheticBatch(10 + 8 * s, 8, 97, s));
     for (const auto& b : batches) dp.Step(b);
     int ok = 1;
     if (comm->rank() == 0) {

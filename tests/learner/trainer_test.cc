@@ -6,14 +6,12 @@
 
 #include "learner/losses.h"
 #include "tests/common/model/test_util.h"
-#include "tests/learner/synthetic.h"
+#include "learner/synthetic_trajectories.h"
 
 namespace mem1 {
 namespace {
 
 namespace fs = std::filesystem;
-using mem1::testing::SyntheticBatch;
-using mem1::testing::SyntheticMem1Trajectory;
 using mem1::testing::TinyModel;
 
 LearnerOptions Options(const std::string& algorithm) {
@@ -26,27 +24,6 @@ LearnerOptions Options(const std::string& algorithm) {
   return o;
 }
 
-// Builds turn t's real context (prompt + C_t + G_t) as a plain causal sequence, loss on G_t.
-MaskedSequence TurnSequence(const proto::Trajectory& t, int g_seg) {
-  MaskedSequence m;
-  std::vector<int> segs(t.segments(g_seg).attends_to().begin(), t.segments(g_seg).attends_to().end());
-  segs.push_back(g_seg);
-  for (int s : segs) {
-    const auto& seg = t.segments(s);
-    for (int i = 0; i < seg.token_ids_size(); ++i) {
-      m.tokens.push_back(seg.token_ids(i));
-      m.positions.push_back(seg.position_ids(i));
-      m.loss_mask.push_back(s == g_seg ? 1 : 0);
-      m.behaviour_logprobs.push_back(s == g_seg ? seg.behaviour_logprobs(i) : 0.f);
-    }
-  }
-  m.length = m.tokens.size();
-  m.mask.assign(m.length * m.length, 0);
-  for (int64_t i = 0; i < m.length; ++i)
-    for (int64_t j = 0; j <= i; ++j) m.mask[i * m.length + j] = 1;
-  return m;
-}
-
 TEST(TrainerTest, MaskedSinglePassLossEqualsSumOfPerTurnLosses) {
   auto m = TinyModel(31);
   const auto t = SyntheticMem1Trajectory(5, 97, 4, 0);
@@ -55,9 +32,9 @@ TEST(TrainerTest, MaskedSinglePassLossEqualsSumOfPerTurnLosses) {
   auto single = ScoreSequences(m, {&seq}, {1.0f}, true);
   // Per-turn passes on each turn's real context.
   std::vector<torch::Tensor> logp, values, entropy;
-  for (int s = 0; s < t.segments_size(); ++s) {
-    if (t.segments(s).role() != proto::ROLE_MODEL) continue;
-    auto turn = TurnSequence(t, s);
+  auto turns = BuildPerTurnSequences(t).value();
+  ASSERT_EQ(turns.size(), 4u);
+  for (const auto& turn : turns) {
     auto sc = ScoreSequences(m, {&turn}, {1.0f}, true);
     logp.push_back(sc.logp);
     values.push_back(sc.values);

@@ -1,16 +1,24 @@
-// Synthetic MEM1-layout trajectories for learner tests: deterministic per seed.
-#ifndef MEM1_TESTS_LEARNER_SYNTHETIC_H_
-#define MEM1_TESTS_LEARNER_SYNTHETIC_H_
+// Synthetic MEM1-layout trajectories (random tokens, valid layout and records) for learner
+// tests and benchmarks: deterministic per seed.
+#ifndef MEM1_LEARNER_SYNTHETIC_TRAJECTORIES_H_
+#define MEM1_LEARNER_SYNTHETIC_TRAJECTORIES_H_
 
 #include <random>
 #include <vector>
 
 #include "proto/mem1.pb.h"
 
-namespace mem1::testing {
+namespace mem1 {
 
 // [prompt][G_1][C_2][G_2]...[C_n][G_n] with generation-time positions and the MEM1 mask rule.
-inline proto::Trajectory SyntheticMem1Trajectory(uint64_t seed, int vocab, int turns, int64_t version) {
+struct SyntheticSizes {
+  int prompt = 6, prompt_jitter = 5;        // prompt tokens: prompt + [0, jitter)
+  int generated = 3, generated_jitter = 4;  // per-turn generated tokens
+  int observation = 2, observation_jitter = 3;
+};
+
+inline proto::Trajectory SyntheticMem1Trajectory(uint64_t seed, int vocab, int turns, int64_t version,
+                                                 const SyntheticSizes& sz = SyntheticSizes()) {
   std::mt19937 rng(static_cast<uint32_t>(seed * 7919 + 13));
   auto tokens = [&](int n) {
     std::vector<int> v;
@@ -37,17 +45,17 @@ inline proto::Trajectory SyntheticMem1Trajectory(uint64_t seed, int vocab, int t
     s->set_policy_version(version);
     return t.segments_size() - 1;
   };
-  const auto prompt = tokens(6 + rng() % 5);
+  const auto prompt = tokens(sz.prompt + rng() % sz.prompt_jitter);
   const int P = prompt.size();
   add(proto::ROLE_PROMPT, prompt, 0, {});
-  auto g = tokens(3 + rng() % 4);
+  auto g = tokens(sz.generated + rng() % sz.generated_jitter);
   add(proto::ROLE_MODEL, g, P, {0});
   for (int turn = 1; turn < turns; ++turn) {
     auto c = g;
-    auto obs = tokens(2 + rng() % 3);
+    auto obs = tokens(sz.observation + rng() % sz.observation_jitter);
     c.insert(c.end(), obs.begin(), obs.end());
     const int cseg = add(proto::ROLE_CONTEXT, c, P, {0});
-    g = tokens(3 + rng() % 4);
+    g = tokens(sz.generated + rng() % sz.generated_jitter);
     add(proto::ROLE_MODEL, g, P + static_cast<int>(c.size()), {0, cseg});
   }
   return t;
@@ -59,6 +67,6 @@ inline std::vector<proto::Trajectory> SyntheticBatch(uint64_t first_seed, int co
   return out;
 }
 
-}  // namespace mem1::testing
+}  // namespace mem1
 
-#endif  // MEM1_TESTS_LEARNER_SYNTHETIC_H_
+#endif  // MEM1_LEARNER_SYNTHETIC_TRAJECTORIES_H_
