@@ -12,7 +12,7 @@ PKGS=(
   libgoogle-glog-dev
   libopenmpi-dev openmpi-bin
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
-  libsentencepiece-dev libicu-dev
+  libsentencepiece-dev libicu-dev libxapian-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3
 )

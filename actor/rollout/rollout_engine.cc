@@ -223,7 +223,7 @@ Status RolloutEngine::Run(TaskSource* tasks, const std::function<void(proto::Tra
       finish_episode(index, s.env->Truncate(), /*truncated=*/true);
       return;
     }
-    const std::string wrapped = "\n" + I.preset.observation.open + step.observation + I.preset.observation.close + "\n";
+    const std::string wrapped = WrapObservation(I.preset, step.observation);
     const std::vector<int32_t> obs = I.tok->Encode(wrapped);
     s.history.push_back({s.gen, obs});
     s.last_observation = step.observation;

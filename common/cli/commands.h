@@ -9,7 +9,8 @@ namespace mem1 {
 
 void RegisterModelCommands(CLI::App* app);      // model-info, generate, init-model
 void RegisterTokenizerCommands(CLI::App* app);  // tokenize, tokenizer train
-void RegisterBenchCommands(CLI::App* app);      // bench model (bench/)
+void RegisterBenchCommands(CLI::App* app);      // bench model|rollout|learner|retrieval (bench/)
+void RegisterQaCommands(CLI::App* app);         // datagen qa, index build (actor/envs/qa)
 
 }  // namespace mem1
 

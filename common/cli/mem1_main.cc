@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   mem1::RegisterModelCommands(&app);
   mem1::RegisterTokenizerCommands(&app);
   mem1::RegisterBenchCommands(&app);
+  mem1::RegisterQaCommands(&app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

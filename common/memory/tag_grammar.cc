@@ -45,6 +45,12 @@ const char* TurnErrorFlag(TurnError e) {
   return "?";
 }
 
+std::string WrapObservation(const TagPreset& preset, const std::string& content) {
+  std::string c = content;
+  while (!c.empty() && (c.back() == '\n' || c.back() == ' ')) c.pop_back();
+  return "\n\n" + preset.observation.open + c + preset.observation.close + "\n\n";
+}
+
 std::string DescribeActions(const TagPreset& preset, const std::vector<ActionSpec>& actions) {
   std::string out;
   for (size_t i = 0; i < actions.size(); ++i) {

@@ -69,6 +69,10 @@ struct ParsedTurn {
 ParsedTurn ParseTurn(const std::string& text, const TagPreset& preset, const std::vector<ActionSpec>& actions,
                      bool hit_token_limit);
 
+// The observation block the agent sees, as in Search-R1 / MEM1:
+// "\n\n<info>" + content (trailing newlines trimmed) + "</info>\n\n".
+std::string WrapObservation(const TagPreset& preset, const std::string& content);
+
 // "<query>…</query> or <answer>…</answer>" style list for prompts and feedback.
 std::string DescribeActions(const TagPreset& preset, const std::vector<ActionSpec>& actions);
 

@@ -163,7 +163,7 @@ TEST_F(RolloutEngineTest, Mem1PeakIsFlatWhileFullGrowsLinearly) {
   const int64_t P = tok_->Encode(ScriptedEnv(0, {}, GetTagPreset("paper").value()).Prompt()).size();
   const int64_t G = tok_->Encode("<IS>note</IS><query>word</query>").size();
   ScriptedEnv probe(0, {}, GetTagPreset("paper").value());
-  const int64_t O = tok_->Encode("\n<info>" + probe.Step("search", "x", 1).observation + "</info>\n").size();
+  const int64_t O = tok_->Encode(WrapObservation(GetTagPreset("paper").value(), probe.Step("search", "x", 1).observation)).size();
   for (size_t i = 0; i < turns.size(); ++i) {
     EXPECT_EQ(peak["mem1"][i], P + G + O + G) << "turns " << turns[i];           // flat
     EXPECT_EQ(peak["full"][i], P + turns[i] * G + (turns[i] - 1) * O) << turns[i];  // linear

@@ -1,0 +1,67 @@
+// `mem1 datagen qa` and `mem1 index build`.
+#include <iostream>
+
+#include "actor/envs/qa/retriever.h"
+#include "actor/envs/qa/synthetic_world.h"
+#include "common/cli/cli_common.h"
+#include "common/cli/commands.h"
+
+namespace mem1 {
+namespace {
+
+struct DatagenArgs {
+  SyntheticWorldOptions world;
+  std::string out;
+};
+
+int RunDatagenQa(const DatagenArgs& a) {
+  const SyntheticWorld w = GenerateSyntheticWorld(a.world);
+  if (auto st = WriteSyntheticWorld(w, a.out); !st.ok()) return ReportError(st);
+  std::cout << "wrote " << a.out << ": " << w.corpus.size() << " passages, " << w.train.size() << " train / "
+            << w.dev.size() << " dev / " << w.test.size() << " test questions (seed " << a.world.seed << ")\n";
+  return 0;
+}
+
+struct IndexArgs {
+  std::string corpus, out;
+  bool quiet = false;
+};
+
+int RunIndexBuild(const IndexArgs& a) {
+  IndexBuildOptions o;
+  o.progress = !a.quiet;
+  IndexBuildReport r;
+  if (auto st = BuildIndex(a.corpus, a.out, o, &r); !st.ok()) return ReportError(st);
+  std::cout << "indexed " << r.passages << " passages into " << a.out << " in " << r.seconds << " s";
+  if (r.load.skipped > 0) std::cout << " (" << r.load.skipped << " bad lines skipped, first: " << r.load.first_errors.front() << ")";
+  std::cout << "\n";
+  return 0;
+}
+
+}  // namespace
+
+void RegisterQaCommands(CLI::App* app) {
+  auto* datagen = app->add_subcommand("datagen", "Generate datasets in the real formats");
+  datagen->require_subcommand(1);
+  auto args = std::make_shared<DatagenArgs>();
+  auto* qa = datagen->add_subcommand("qa", "Synthetic QA world: corpus.jsonl + train/dev/test.jsonl (FlashRAG formats)");
+  qa->add_option("--entities", args->world.entities, "Countries + cities + people")->check(CLI::Range(10, 100000000));
+  qa->add_option("--seed", args->world.seed, "Random seed");
+  qa->add_option("--two-hop", args->world.two_hop_probability, "Chance per entity of a two-hop question")
+      ->check(CLI::Range(0.0, 1.0));
+  qa->add_option("--distractors", args->world.distractors_per_fact, "Distractor passages per entity")
+      ->check(CLI::Range(0, 100));
+  qa->add_option("--out", args->out, "Output directory")->required();
+  qa->callback([args] { throw CLI::RuntimeError(RunDatagenQa(*args)); });
+
+  auto* index = app->add_subcommand("index", "Retrieval index tools");
+  index->require_subcommand(1);
+  auto iargs = std::make_shared<IndexArgs>();
+  auto* build = index->add_subcommand("build", "Build a BM25 (Xapian) index of a corpus JSONL");
+  build->add_option("--corpus", iargs->corpus, "Corpus JSONL ({\"id\", \"contents\"} per line)")->required();
+  build->add_option("--out", iargs->out, "Index directory (overwritten)")->required();
+  build->add_flag("--quiet", iargs->quiet, "No progress bar");
+  build->callback([iargs] { throw CLI::RuntimeError(RunIndexBuild(*iargs)); });
+}
+
+}  // namespace mem1

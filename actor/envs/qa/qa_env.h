@@ -1,0 +1,80 @@
+// Multi-objective retrieval QA (MEM1): N questions from one dataset in one task prompt; the
+// agent searches (`<query>`), keeps what it found in its internal state, and finally answers
+// all N in one `<answer>a1; a2; ...</answer>`, in order.
+//
+// Reward (MEM1 / Search-R1): per question exact match after SQuAD normalisation against any
+// golden answer; task reward = sum of EM over the N questions (or their mean, by option), no
+// format bonus. F1 is reported too. A missing answer block (episode cut) or a wrong answer
+// count subtracts `format_penalty` (default 0, as the reference code).
+#ifndef MEM1_ACTOR_ENVS_QA_QA_ENV_H_
+#define MEM1_ACTOR_ENVS_QA_QA_ENV_H_
+
+#include <cstdint>
+#include <random>
+
+#include "actor/envs/environment.h"
+#include "actor/envs/qa/qa_data.h"
+#include "actor/envs/qa/retriever.h"
+
+namespace mem1 {
+
+struct QaEnvOptions {
+  int32_t top_k = 3;               // passages per search (MEM1: 3)
+  bool mean_reward = false;        // false: sum of EM over objectives (paper); true: mean
+  double format_penalty = 0.0;     // subtracted for a missing answer or a wrong answer count
+  std::string preset = "paper";
+};
+
+// One multi-objective task: its questions in order.
+struct QaTask {
+  std::string id;
+  std::vector<QaItem> questions;
+};
+
+class QaEnv : public Environment {
+ public:
+  // `retriever` must outlive the env (one retriever per rollout thread).
+  QaEnv(QaTask task, Retriever* retriever, const QaEnvOptions& options, const TagPreset& preset);
+  std::string name() const override { return "qa"; }
+  std::string task_id() const override { return task_.id; }
+  std::string Prompt() const override;
+  std::vector<ActionSpec> Actions() const override { return {{"search", false}, {"answer", true}}; }
+  StepResult Step(const std::string& action, const std::string& content, int turns_left) override;
+  StepResult Truncate() override;
+  const QaTask& task() const { return task_; }
+  int searches() const { return searches_; }
+
+ private:
+  QaTask task_;
+  Retriever* retriever_;
+  QaEnvOptions options_;
+  TagPreset preset_;
+  int searches_ = 0;
+};
+
+// Scores an answer block "a1; a2; ..." against the task (exposed for tests and evaluation).
+StepResult ScoreAnswers(const QaTask& task, const std::string& answer_block, const QaEnvOptions& options);
+
+// Composes tasks of `objectives` questions sampled (seeded, without replacement within a task)
+// from `items`; `count` tasks in total (-1 = endless). Deterministic per seed.
+class QaTaskSource : public TaskSource {
+ public:
+  QaTaskSource(std::vector<QaItem> items, int objectives, uint64_t seed, int64_t count, Retriever* retriever,
+               const QaEnvOptions& options);
+  std::unique_ptr<Environment> Next() override;
+  QaTask NextTask();
+  int64_t produced() const { return produced_; }
+
+ private:
+  std::vector<QaItem> items_;
+  int objectives_;
+  std::mt19937_64 rng_;
+  int64_t count_, produced_ = 0;
+  Retriever* retriever_;
+  QaEnvOptions options_;
+  TagPreset preset_;
+};
+
+}  // namespace mem1
+
+#endif  // MEM1_ACTOR_ENVS_QA_QA_ENV_H_

@@ -1,0 +1,57 @@
+#include "actor/envs/qa/qa_expert.h"
+
+namespace mem1 {
+namespace {
+
+std::vector<std::string> Hops(const QaItem& q) { return q.hops.empty() ? std::vector<std::string>{q.question} : q.hops; }
+
+}  // namespace
+
+QaExpert::QaExpert(const std::string& preset) : preset_(GetTagPreset(preset).value()) {}
+
+int QaExpert::TurnsNeeded(const QaTask& task) {
+  int n = 1;
+  for (const auto& q : task.questions) n += static_cast<int>(Hops(q).size());
+  return n;
+}
+
+std::optional<ScriptedTurn> QaExpert::Respond(const Environment& env, int turn, const std::string&) {
+  const auto* qa = dynamic_cast<const QaEnv*>(&env);
+  if (qa == nullptr) return std::nullopt;
+  const auto& qs = qa->task().questions;
+  // Which (question, hop) this turn searches for.
+  int t = 0;
+  size_t current = qs.size(), hop = 0;
+  for (size_t i = 0; i < qs.size() && current == qs.size(); ++i) {
+    const auto hops = Hops(qs[i]);
+    if (turn < t + static_cast<int>(hops.size())) {
+      current = i;
+      hop = turn - t;
+    }
+    t += static_cast<int>(hops.size());
+  }
+  std::string state = "Answers so far:";
+  for (size_t i = 0; i < std::min(current, qs.size()); ++i) {
+    state += " Q" + std::to_string(i + 1) + " = " + qs[i].golden_answers.front() + ";";
+  }
+  if (current == 0) state += " none;";
+  if (current < qs.size()) {
+    state += " still to find: Q" + std::to_string(current + 1);
+    if (current + 1 < qs.size()) state += " to Q" + std::to_string(qs.size());
+    state += ".";
+  } else {
+    state += " all found.";
+  }
+  const TagPair search = preset_.ActionTags("search"), answer = preset_.ActionTags("answer");
+  std::string text = preset_.state.open + state + preset_.state.close;
+  if (current < qs.size()) {
+    text += search.open + Hops(qs[current])[hop] + search.close;
+  } else {
+    std::string all;
+    for (size_t i = 0; i < qs.size(); ++i) all += (i ? "; " : "") + qs[i].golden_answers.front();
+    text += answer.open + all + answer.close;
+  }
+  return ScriptedTurn{text, true};
+}
+
+}  // namespace mem1

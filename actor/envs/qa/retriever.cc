@@ -1,0 +1,120 @@
+#include "actor/envs/qa/retriever.h"
+
+#include <xapian.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+namespace mem1 {
+namespace {
+
+double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+class XapianRetriever : public Retriever {
+ public:
+  explicit XapianRetriever(const std::string& dir) : db_(dir), enquire_(db_) {
+    enquire_.set_weighting_scheme(Xapian::BM25Weight(0.9, 0, 1, 0.4, 0.5));
+    parser_.set_stemmer(Xapian::Stem("english"));
+    parser_.set_stemming_strategy(Xapian::QueryParser::STEM_SOME);
+    parser_.set_database(db_);
+    parser_.set_default_op(Xapian::Query::OP_OR);
+  }
+  std::vector<SearchHit> Search(const std::string& query, int k) override {
+    std::vector<SearchHit> hits;
+    if (query.find_first_not_of(" \t\r\n") == std::string::npos || k <= 0) return hits;
+    try {
+      Xapian::Query q = parser_.parse_query(query, 0);
+      enquire_.set_query(q);
+      Xapian::MSet m = enquire_.get_mset(0, k);
+      for (auto it = m.begin(); it != m.end(); ++it) {
+        Xapian::Document d = it.get_document();
+        hits.push_back({d.get_value(0), d.get_data(), it.get_weight()});
+      }
+    } catch (const Xapian::Error& e) {
+      LOG(WARNING) << "search failed for query \"" << query << "\": " << e.get_description();
+    }
+    return hits;
+  }
+
+ private:
+  Xapian::Database db_;
+  Xapian::Enquire enquire_;
+  Xapian::QueryParser parser_;
+};
+
+}  // namespace
+
+Status BuildIndex(const std::string& corpus, const std::string& out_dir, const IndexBuildOptions& options,
+                  IndexBuildReport* report) {
+  std::error_code ec;
+  const uint64_t total_bytes = std::filesystem::file_size(corpus, ec);
+  if (ec) return NotFound(corpus + ": cannot open corpus");
+  const double t0 = Now();
+  try {
+    Xapian::WritableDatabase db(out_dir, Xapian::DB_CREATE_OR_OVERWRITE);
+    Xapian::TermGenerator gen;
+    gen.set_stemmer(Xapian::Stem("english"));
+    uint64_t bytes = 0;
+    double last_print = t0;
+    auto st = ForEachPassage(corpus, [&](const Passage& p) {
+      Xapian::Document doc;
+      doc.set_data(p.contents);
+      doc.add_value(0, p.id);
+      gen.set_document(doc);
+      gen.index_text(p.contents);
+      doc.add_boolean_term("Q" + p.id);
+      db.replace_document("Q" + p.id, doc);
+      ++report->passages;
+      bytes += p.contents.size() + p.id.size() + 30;
+      if (options.commit_every > 0 && report->passages % options.commit_every == 0) db.commit();
+      const double now = Now();
+      if (options.progress && now - last_print > 0.5) {
+        last_print = now;
+        const double rate = report->passages / std::max(1e-9, now - t0);
+        const double frac = total_bytes ? std::min(1.0, static_cast<double>(bytes) / total_bytes) : 0;
+        const double eta = frac > 0 ? (now - t0) * (1 - frac) / frac : 0;
+        std::fprintf(stderr, "\rindexing: %lld passages, %.0f passages/s, %3.0f%%, ETA %.0f s   ",
+                     static_cast<long long>(report->passages), rate, 100 * frac, eta);
+      }
+      return true;
+    }, &report->load);
+    MEM1_RETURN_IF_ERROR(st);
+    db.commit();
+  } catch (const Xapian::Error& e) {
+    return Internal(out_dir + ": Xapian: " + e.get_description());
+  }
+  report->seconds = Now() - t0;
+  if (options.progress) {
+    std::fprintf(stderr, "\rindexing: %lld passages in %.1f s (%.0f passages/s), %lld bad lines skipped\n",
+                 static_cast<long long>(report->passages), report->seconds, report->passages / std::max(1e-9, report->seconds),
+                 static_cast<long long>(report->load.skipped));
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Retriever>> OpenXapianRetriever(const std::string& index_dir) {
+  if (!std::filesystem::exists(index_dir)) return NotFound(index_dir + ": no such index (build it with `mem1 index build`)");
+  try {
+    return std::unique_ptr<Retriever>(std::make_unique<XapianRetriever>(index_dir));
+  } catch (const Xapian::Error& e) {
+    return DataLoss(index_dir + ": not a readable Xapian index: " + e.get_description());
+  }
+}
+
+std::string RenderSearchObservation(const std::vector<SearchHit>& hits, int turns_left) {
+  std::string out;
+  if (turns_left > 1) {
+    out += "[HINT]You have " + std::to_string(turns_left) + " turns left.[/HINT]\n";
+  } else if (turns_left == 1) {
+    out += "[HINT]You have 1 turn left. You must give your final answer in the next turn.[/HINT]\n";
+  }
+  out += "\n";
+  for (size_t i = 0; i < hits.size(); ++i) {
+    Passage p{hits[i].id, hits[i].contents};
+    out += "Doc " + std::to_string(i + 1) + "(Title: " + p.Title() + ") " + p.Text() + "\n";
+  }
+  return out;
+}
+
+}  // namespace mem1

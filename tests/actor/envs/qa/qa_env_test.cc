@@ -1,0 +1,240 @@
+#include "actor/envs/qa/qa_env.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "actor/envs/qa/answer_metrics.h"
+#include "actor/envs/qa/qa_expert.h"
+#include "actor/envs/qa/synthetic_world.h"
+#include "tests/common/model/test_util.h"
+
+namespace mem1 {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(QaDataTest, BadLinesAreReportedWithFileAndLineAndSkipped) {
+  const fs::path p = fs::temp_directory_path() / ("mem1_qa_" + std::to_string(::getpid()) + ".jsonl");
+  std::ofstream(p) << R"({"id": "1", "question": "q1?", "golden_answers": ["a"]})" << "\n"
+                   << "not json\n"
+                   << R"({"id": "2", "question": "q2?"})" << "\n"
+                   << "\n"
+                   << R"({"id": 3, "question": "q3?", "golden_answers": ["b", "c"]})" << "\n"
+                   << R"({"id": "4", "question": "q4?", "golden_answers": [5]})" << "\n";
+  std::vector<QaItem> items;
+  LoadReport r;
+  ASSERT_TRUE(ReadQaFile(p.string(), &items, &r).ok());
+  EXPECT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[1].id, "3");
+  EXPECT_EQ(items[1].golden_answers.size(), 2u);
+  EXPECT_EQ(r.lines, 5);
+  EXPECT_EQ(r.skipped, 3);
+  ASSERT_EQ(r.first_errors.size(), 3u);
+  EXPECT_EQ(r.first_errors[0], p.string() + ":2: invalid JSON");
+  EXPECT_EQ(r.first_errors[1], p.string() + ":3: \"golden_answers\" must be a non-empty array");
+  EXPECT_EQ(r.first_errors[2], p.string() + ":6: \"golden_answers\" holds a non-string");
+  EXPECT_EQ(ReadQaFile("/nonexistent.jsonl", &items, &r).code(), StatusCode::kNotFound);
+  std::ofstream(p) << R"({"id": "p1", "contents": "\"Paris\"\nParis is the capital of France."})" << "\n"
+                   << R"({"id": "p2"})" << "\n";
+  std::vector<Passage> passages;
+  LoadReport pr;
+  ASSERT_TRUE(ForEachPassage(p.string(), [&](const Passage& x) { passages.push_back(x); return true; }, &pr).ok());
+  ASSERT_EQ(passages.size(), 1u);
+  EXPECT_EQ(passages[0].Title(), "Paris");
+  EXPECT_EQ(passages[0].Text(), "Paris is the capital of France.");
+  EXPECT_EQ(pr.skipped, 1);
+  fs::remove(p);
+}
+
+TEST(AnswerMetricsTest, SquadNormalizationEmAndF1) {
+  struct Case {
+    const char* pred;
+    std::vector<std::string> gold;
+    double em, f1;
+  };
+  const Case cases[] = {
+      {"Paris", {"paris"}, 1, 1},
+      {"The Eiffel Tower", {"Eiffel tower"}, 1, 1},           // article, case
+      {"an apple.", {"Apple"}, 1, 1},                          // article, punctuation
+      {"  New   York, NY ", {"new york ny"}, 1, 1},            // whitespace, comma
+      {"Zürich", {"zürich"}, 1, 1},                            // unicode lower-case
+      {"Zürich", {"Zurich"}, 0, 0},                            // accents are not stripped
+      {"São Paulo!", {"são paulo"}, 1, 1},
+      {"Lima", {"Quito", "lima"}, 1, 1},                       // any golden answer
+      {"the big red dog", {"red dog"}, 0, 0.8},                // P 2/3, R 1 -> 0.8
+      {"", {"x"}, 0, 0},
+      {"1,000", {"1000"}, 1, 1},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(ExactMatch(c.pred, c.gold), c.em) << c.pred;
+    EXPECT_NEAR(TokenF1(c.pred, c.gold), c.f1, 1e-9) << c.pred;
+  }
+  EXPECT_EQ(NormalizeAnswer("The  Quick, Brown Fox!"), "quick brown fox");
+}
+
+TEST(QaEnvTest, AnswerBlockScoringSumsEmAndPenalisesWrongCounts) {
+  QaTask task{"t", {{"1", "q1?", {"Paris"}, {}}, {"2", "q2?", {"Lima", "Lima, Peru"}, {}}}};
+  QaEnvOptions o;
+  auto r = ScoreAnswers(task, "paris; Lima, Peru", o);
+  EXPECT_EQ(r.reward, 2.0);
+  EXPECT_EQ(r.metrics["answer_count_ok"], 1.0);
+  o.mean_reward = true;
+  EXPECT_EQ(ScoreAnswers(task, "Paris; Quito", o).reward, 0.5);
+  o.mean_reward = false;
+  o.format_penalty = 0.5;
+  auto short_answer = ScoreAnswers(task, "Paris", o);
+  EXPECT_EQ(short_answer.reward, 0.5);  // 1 EM - 0.5 penalty
+  EXPECT_EQ(short_answer.metrics["answer_count_ok"], 0.0);
+}
+
+TEST(QaEnvTest, ObservationFollowsTheMem1Format) {
+  std::vector<SearchHit> hits = {{"1", "\"Paris\"\nParis is the capital.", 3.0}, {"2", "\"Lyon\"\nLyon is big.", 2.0}};
+  EXPECT_EQ(RenderSearchObservation(hits, 3),
+            "[HINT]You have 3 turns left.[/HINT]\n\nDoc 1(Title: Paris) Paris is the capital.\nDoc 2(Title: Lyon) Lyon is big.\n");
+  EXPECT_EQ(RenderSearchObservation(hits, 1).rfind("[HINT]You have 1 turn left. You must give your final answer", 0), 0u);
+  EXPECT_EQ(RenderSearchObservation({}, 0), "\n");
+  EXPECT_EQ(WrapObservation(GetTagPreset("mem1-code").value(), "x\n"), "\n\n<information>x</information>\n\n");
+}
+
+class QaWorldTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new fs::path(fs::temp_directory_path() / ("mem1_qaworld_" + std::to_string(::getpid())));
+    SyntheticWorldOptions o;
+    o.entities = 300;
+    o.seed = 3;
+    world_ = new SyntheticWorld(GenerateSyntheticWorld(o));
+    ASSERT_TRUE(WriteSyntheticWorld(*world_, dir_->string()).ok());
+    IndexBuildOptions io;
+    io.progress = false;
+    IndexBuildReport r;
+    ASSERT_TRUE(BuildIndex((*dir_ / "corpus.jsonl").string(), (*dir_ / "index").string(), io, &r).ok());
+    ASSERT_EQ(r.passages, static_cast<int64_t>(world_->corpus.size()));
+    // Tokenizer trained on the world's text.
+    std::ofstream c(*dir_ / "tok_corpus.txt");
+    for (const auto& p : world_->corpus) c << p.Text() << "\n";
+    for (const auto& q : world_->train) c << q.question << " <IS>" << q.golden_answers[0] << "</IS>\n";
+    c.close();
+    SentencePieceTrainOptions so;
+    so.corpus = (*dir_ / "tok_corpus.txt").string();
+    so.model_prefix = (*dir_ / "sp").string();
+    so.vocab_size = 1000;
+    ASSERT_TRUE(TrainSentencePiece(so).ok());
+    tok_ = LoadTokenizer((*dir_ / "sp.model").string()).value().release();
+  }
+  static void TearDownTestSuite() {
+    delete tok_;
+    delete world_;
+    fs::remove_all(*dir_);
+    delete dir_;
+  }
+  std::unique_ptr<Retriever> Open() { return OpenXapianRetriever((*dir_ / "index").string()).value(); }
+
+  // Runs `count` tasks of `objectives` through the rollout engine with `teacher`.
+  std::vector<proto::Trajectory> Play(ScriptedPolicy* teacher, int objectives, int count, int max_turns) {
+    auto retriever = Open();
+    QaTaskSource tasks(world_->test, objectives, 11, count, retriever.get(), QaEnvOptions{});
+    Qwen2Config c = mem1::testing::TinyConfig();
+    c.vocab_size = tok_->vocab_size();
+    Qwen2ForCausalLM m(c);
+    m->InitWeights(1, 0.2);
+    RolloutOptions o;
+    o.batch_size = 4;
+    o.max_turns = max_turns;
+    o.max_new_tokens_per_turn = 256;
+    o.slot_capacity = 4096;
+    o.sampling.greedy = true;
+    RolloutEngine engine(m, tok_, o);
+    std::vector<proto::Trajectory> out;
+    auto st = engine.Run(&tasks, [&](proto::Trajectory&& t) { out.push_back(std::move(t)); }, teacher);
+    EXPECT_TRUE(st.ok()) << st.ToString();
+    return out;
+  }
+
+  static fs::path* dir_;
+  static SyntheticWorld* world_;
+  static Tokenizer* tok_;
+};
+fs::path* QaWorldTest::dir_ = nullptr;
+SyntheticWorld* QaWorldTest::world_ = nullptr;
+Tokenizer* QaWorldTest::tok_ = nullptr;
+
+TEST_F(QaWorldTest, Bm25Top3ContainsTheAnswerPassageForSingleHopQuestions) {
+  auto r = Open();
+  int total = 0, hit = 0;
+  for (const auto* split : {&world_->train, &world_->test}) {
+    for (const auto& q : *split) {
+      if (q.hops.size() != 1) continue;
+      ++total;
+      for (const auto& h : r->Search(q.question, 3)) {
+        if (h.contents.find(q.golden_answers[0]) != std::string::npos) {
+          ++hit;
+          break;
+        }
+      }
+    }
+  }
+  ASSERT_GT(total, 200);
+  EXPECT_GE(static_cast<double>(hit) / total, 0.95) << hit << "/" << total;
+}
+
+TEST_F(QaWorldTest, ComposerIsDeterministicPerSeed) {
+  auto r = Open();
+  QaTaskSource a(world_->train, 3, 42, -1, r.get(), {}), b(world_->train, 3, 42, -1, r.get(), {}),
+      c(world_->train, 3, 43, -1, r.get(), {});
+  bool differs = false;
+  for (int i = 0; i < 20; ++i) {
+    const auto ta = a.NextTask(), tb = b.NextTask(), tc = c.NextTask();
+    EXPECT_EQ(ta.id, tb.id);
+    EXPECT_EQ(ta.questions.size(), 3u);
+    differs = differs || ta.id != tc.id;
+  }
+  EXPECT_TRUE(differs);
+  auto env = a.Next();
+  const std::string prompt = env->Prompt();
+  EXPECT_NE(prompt.find("Questions: "), std::string::npos);
+  EXPECT_EQ(std::count(prompt.begin(), prompt.end(), '?'), 3);  // three questions joined with "; "
+}
+
+TEST_F(QaWorldTest, ScriptedExpertSolvesOneTwoAndEightObjectiveTasks) {
+  QaExpert expert;
+  for (int n : {1, 2, 8}) {
+    auto trajs = Play(&expert, n, 8, 2 * n + 1);
+    ASSERT_EQ(trajs.size(), 8u);
+    double em = 0;
+    for (const auto& t : trajs) {
+      em += t.metrics().exact_match() / n;
+      EXPECT_EQ(t.format_errors_size(), 0);
+      EXPECT_GE(t.reward_components().at("searches"), n);
+    }
+    EXPECT_GE(em / trajs.size(), 0.95) << n << " objectives";
+  }
+}
+
+TEST_F(QaWorldTest, AnsweringWithoutSearchingScoresNearZero) {
+  // Answers at once with plausible guesses: entity names of the world.
+  class Guesser : public ScriptedPolicy {
+   public:
+    explicit Guesser(const std::vector<std::string>& names) : names_(names) {}
+    std::optional<ScriptedTurn> Respond(const Environment& env, int, const std::string&) override {
+      const auto& qa = dynamic_cast<const QaEnv&>(env);
+      std::string all;
+      for (size_t i = 0; i < qa.task().questions.size(); ++i) all += (i ? "; " : "") + names_[rng_() % names_.size()];
+      return ScriptedTurn{"<IS>guessing</IS><answer>" + all + "</answer>", true};
+    }
+
+   private:
+    const std::vector<std::string>& names_;
+    std::mt19937 rng_{5};
+  } guesser(world_->entity_names);
+  auto trajs = Play(&guesser, 2, 40, 3);
+  double em = 0;
+  for (const auto& t : trajs) em += t.metrics().exact_match() / 2;
+  EXPECT_LE(em / trajs.size(), 0.05);
+}
+
+}  // namespace
+}  // namespace mem1
