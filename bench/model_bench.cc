@@ -150,6 +150,7 @@ void RegisterModelBench(CLI::App* bench) {
 
 void RegisterRolloutBench(CLI::App* bench);  // rollout_bench.cc
 void RegisterLearnerBench(CLI::App* bench);  // learner_bench.cc
+void RegisterRetrievalBench(CLI::App* bench);  // retrieval_bench.cc
 
 void RegisterBenchCommands(CLI::App* app) {
   auto* bench = app->add_subcommand("bench", "Benchmarks (print measured figures and ratios to a same-run baseline)");
@@ -157,6 +158,7 @@ void RegisterBenchCommands(CLI::App* app) {
   RegisterModelBench(bench);
   RegisterRolloutBench(bench);
   RegisterLearnerBench(bench);
+  RegisterRetrievalBench(bench);
 }
 
 }  // namespace mem1

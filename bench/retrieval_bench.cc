@@ -1,0 +1,100 @@
+// `mem1 bench retrieval`: index build passages/s and query throughput (queries/s, p50 and p99
+// latency) on a synthetic corpus (default ~1M passages), single-threaded and with 2 threads
+// (each thread its own read-only searcher). Baseline for the ratio: the 1-thread run.
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <thread>
+
+#include "actor/envs/qa/retriever.h"
+#include "actor/envs/qa/synthetic_world.h"
+#include "bench/bench_env.h"
+#include "common/cli/cli_common.h"
+
+namespace mem1 {
+namespace {
+
+double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+struct RetrievalBenchArgs {
+  int64_t passages = 1000000;
+  int64_t queries = 4000;
+  std::string dir;
+};
+
+struct QueryStats {
+  double qps = 0, p50_ms = 0, p99_ms = 0;
+};
+
+QueryStats RunQueries(const std::string& index, const std::vector<std::string>& queries, int threads) {
+  std::vector<std::vector<double>> lat(threads);
+  const double t0 = Now();
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      auto r = OpenXapianRetriever(index).value();
+      for (size_t i = t; i < queries.size(); i += threads) {
+        const double s = Now();
+        auto hits = r->Search(queries[i], 3);
+        lat[t].push_back(Now() - s);
+      }
+    });
+  }
+  for (auto& th : pool) th.join();
+  const double wall = Now() - t0;
+  std::vector<double> all;
+  for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
+  std::sort(all.begin(), all.end());
+  QueryStats s;
+  s.qps = queries.size() / wall;
+  s.p50_ms = 1e3 * all[all.size() / 2];
+  s.p99_ms = 1e3 * all[std::min(all.size() - 1, all.size() * 99 / 100)];
+  return s;
+}
+
+int RunRetrievalBench(const RetrievalBenchArgs& a) {
+  PrintBenchEnvironment(1);
+  namespace fs = std::filesystem;
+  const fs::path dir = a.dir.empty() ? fs::temp_directory_path() / ("mem1_bench_retrieval_" + std::to_string(::getpid()))
+                                     : fs::path(a.dir);
+  SyntheticWorldOptions o;
+  o.entities = std::max<int64_t>(50, a.passages * 10 / 38);  // ~3.8 passages per entity
+  const double g0 = Now();
+  const SyntheticWorld w = GenerateSyntheticWorld(o);
+  if (auto st = WriteSyntheticWorld(w, dir.string()); !st.ok()) return ReportError(st);
+  std::cout << "corpus: " << w.corpus.size() << " synthetic passages (generated in " << std::fixed << std::setprecision(1)
+            << Now() - g0 << " s)\n";
+  IndexBuildOptions io;
+  IndexBuildReport r;
+  if (auto st = BuildIndex((dir / "corpus.jsonl").string(), (dir / "index").string(), io, &r); !st.ok()) return ReportError(st);
+  std::cout << std::setprecision(0) << "index build: " << r.passages / r.seconds << " passages/s (" << std::setprecision(1)
+            << r.seconds << " s, 1 thread)\n";
+  std::vector<std::string> queries;
+  for (const auto* split : {&w.train, &w.test})
+    for (const auto& q : *split)
+      if (static_cast<int64_t>(queries.size()) < a.queries) queries.push_back(q.question);
+  RunQueries((dir / "index").string(), std::vector<std::string>(queries.begin(), queries.begin() + std::min<size_t>(200, queries.size())), 1);  // warm cache
+  const QueryStats one = RunQueries((dir / "index").string(), queries, 1);
+  const QueryStats two = RunQueries((dir / "index").string(), queries, 2);
+  std::cout << std::setprecision(0) << "queries 1 thread: " << one.qps << " queries/s, p50 " << std::setprecision(2)
+            << one.p50_ms << " ms, p99 " << one.p99_ms << " ms\n";
+  std::cout << std::setprecision(0) << "queries 2 threads: " << two.qps << " queries/s (" << std::setprecision(2)
+            << two.qps / one.qps << "x vs 1 thread), p50 " << two.p50_ms << " ms, p99 " << two.p99_ms << " ms\n";
+  if (a.dir.empty()) fs::remove_all(dir);
+  return 0;
+}
+
+}  // namespace
+
+void RegisterRetrievalBench(CLI::App* bench) {
+  auto args = std::make_shared<RetrievalBenchArgs>();
+  auto* r = bench->add_subcommand("retrieval", "BM25 index build passages/s and query throughput/latency, 1 vs 2 threads");
+  r->add_option("--passages", args->passages, "Synthetic corpus size")->check(CLI::Range(int64_t{100}, int64_t{100000000}));
+  r->add_option("--queries", args->queries, "Queries to time")->check(CLI::Range(int64_t{10}, int64_t{10000000}));
+  r->add_option("--dir", args->dir, "Keep corpus and index here (default: temporary, deleted)");
+  r->callback([args] { throw CLI::RuntimeError(RunRetrievalBench(*args)); });
+}
+
+}  // namespace mem1
