@@ -17,8 +17,30 @@ class LocalCommunicator : public Communicator {
   int rank() const override { return 0; }
   int world_size() const override { return 1; }
   void AllReduceSum(torch::Tensor&) override {}
+  std::vector<std::string> AllGatherBytes(const std::string& mine) override { return {mine}; }
   std::string name() const override { return "local"; }
 };
+
+std::vector<std::string> MpiAllGatherBytes(const std::string& mine, int world) {
+  const long long n = static_cast<long long>(mine.size());
+  std::vector<long long> sizes(world);
+  MPI_Allgather(&n, 1, MPI_LONG_LONG, sizes.data(), 1, MPI_LONG_LONG, MPI_COMM_WORLD);
+  std::vector<int> counts(world), displs(world);
+  long long total = 0;
+  for (int r = 0; r < world; ++r) {
+    CHECK_LT(sizes[r], 1ll << 31) << "all-gather payload above 2 GiB";
+    counts[r] = static_cast<int>(sizes[r]);
+    displs[r] = static_cast<int>(total);
+    total += sizes[r];
+  }
+  CHECK_LT(total, 1ll << 31) << "all-gather total above 2 GiB";
+  std::string all(static_cast<size_t>(total), '\0');
+  MPI_Allgatherv(mine.data(), static_cast<int>(n), MPI_BYTE, all.data(), counts.data(), displs.data(), MPI_BYTE,
+                 MPI_COMM_WORLD);
+  std::vector<std::string> out;
+  for (int r = 0; r < world; ++r) out.push_back(all.substr(displs[r], counts[r]));
+  return out;
+}
 
 void EnsureMpi() {
   int initialized = 0;
@@ -55,6 +77,10 @@ class MpiCommunicator : public Communicator {
       const int count = static_cast<int>(std::min(chunk, n - off));
       MPI_Allreduce(MPI_IN_PLACE, base + off * buffer.element_size(), count, type, MPI_SUM, MPI_COMM_WORLD);
     }
+  }
+  std::vector<std::string> AllGatherBytes(const std::string& mine) override {
+    if (world_ == 1) return {mine};
+    return MpiAllGatherBytes(mine, world_);
   }
   std::string name() const override { return "mpi"; }
 
@@ -97,6 +123,7 @@ class NcclCommunicator : public Communicator {
              ncclSuccess);
     cudaStreamSynchronize(stream_);
   }
+  std::vector<std::string> AllGatherBytes(const std::string& mine) override { return MpiAllGatherBytes(mine, world_); }
   std::string name() const override { return "nccl"; }
 
  private:

@@ -10,6 +10,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/util/status.h"
 
@@ -23,6 +24,8 @@ class Communicator {
   // In-place elementwise sum over ranks of a contiguous float32 or float64 tensor (device per
   // backend: CPU for MPI, CUDA for NCCL).
   virtual void AllReduceSum(torch::Tensor& buffer) = 0;
+  // Every rank's `mine`, in rank order, on every rank (host memory; used for trajectories).
+  virtual std::vector<std::string> AllGatherBytes(const std::string& mine) = 0;
   virtual std::string name() const = 0;
 };
 

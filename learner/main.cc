@@ -1,38 +1,47 @@
-// mem1_learner: for now validates the config, writes it to the run directory and builds the
-// policy and trainer (--dry-run). The training loop with actors lands with the transport work.
+// mem1_learner: PPO / GRPO / SFT training. Colocated mode (this binary): every rank runs its
+// own rollouts on the QA environment, the global batch is all-gathered, and the trainer steps
+// data parallel over MPI (launch with mpirun/srun for several ranks; one process = one rank).
+#include <cstdlib>
 #include <iostream>
 
 #include "common/cli/cli_common.h"
-#include "common/model/model_io.h"
-#include "learner/trainer.h"
+#include "learner/colocated_loop.h"
 
 int main(int argc, char** argv) {
   mem1::InitLogging(argv[0]);
-  CLI::App app{"mem1 learner: PPO/GRPO/SFT over masked trajectories, data parallel over MPI/NCCL"};
+  CLI::App app{"mem1 learner: PPO/GRPO/SFT over masked MEM1 trajectories, data parallel over MPI (NCCL in CUDA builds)"};
   mem1::ConfigFlags flags;
   mem1::AddConfigFlags(&app, &flags);
   bool dry_run = false;
   std::string resume;
-  app.add_flag("--dry-run", dry_run, "Validate the config, write it to the run directory, build the trainer, exit");
+  int64_t steps = 0;
+  app.add_flag("--dry-run", dry_run, "Validate the config, write it to the run directory, exit");
   app.add_option("--resume", resume, "Run directory (or checkpoint file) to resume from");
+  app.add_option("--steps", steps, "Stop after this many steps in this invocation (default: up to learner.total_steps)");
   CLI11_PARSE(app, argc, argv);
   mem1::Mem1Config config;
   if (!mem1::LoadConfigOrReport(flags, &config)) return 2;
-  if (auto st = mem1::WriteResolvedConfig(config); !st.ok()) return mem1::ReportError(st);
-  const int threads = mem1::ApplyThreads(config.runtime.threads);
-  auto model = mem1::LoadOrInitModel(config.model, config.runtime);
-  if (!model.ok()) return mem1::ReportError(model.status());
-  auto comm = mem1::MakeLocalCommunicator();
-  mem1::Trainer trainer(*model, config.learner, comm.get());
-  if (!resume.empty()) {
-    auto path = mem1::LatestCheckpoint(resume);
-    if (!path.ok()) return mem1::ReportError(path.status());
-    if (auto st = trainer.Load(*path); !st.ok()) return mem1::ReportError(st);
-    LOG(INFO) << "resumed from " << *path << " at step " << trainer.step();
+  // Under mpirun / srun every rank is one process of MPI_COMM_WORLD.
+  const bool under_mpi = std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK");
+  std::unique_ptr<mem1::Communicator> comm;
+  if (config.learner.backend == "nccl") {
+    auto c = mem1::MakeNcclCommunicator();
+    if (!c.ok()) return mem1::ReportError(c.status());
+    comm = std::move(c).value();
+  } else if (under_mpi) {
+    auto c = mem1::MakeMpiCommunicator();
+    if (!c.ok()) return mem1::ReportError(c.status());
+    comm = std::move(c).value();
+  } else {
+    comm = mem1::MakeLocalCommunicator();
   }
-  LOG(INFO) << "mem1_learner: config written to " << config.run.dir << "/config.yaml; " << config.learner.ppo.algorithm
-            << " trainer, policy " << (*model)->config().ParameterCount() << " parameters, " << threads << " threads";
+  if (comm->rank() == 0) {
+    if (auto st = mem1::WriteResolvedConfig(config); !st.ok()) return mem1::ReportError(st);
+  }
+  const int threads = mem1::ApplyThreads(config.runtime.threads);
+  LOG(INFO) << "mem1_learner rank " << comm->rank() << "/" << comm->world_size() << " (" << comm->name() << "), "
+            << threads << " threads, " << config.learner.ppo.algorithm << ", run dir " << config.run.dir;
   if (dry_run) return 0;
-  std::cerr << "error: the learner's actor-fed training loop is not implemented yet; use --dry-run\n";
-  return 3;
+  if (auto st = mem1::RunColocatedTraining(config, resume, comm.get(), steps); !st.ok()) return mem1::ReportError(st);
+  return 0;
 }

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <numeric>
 
+#include "common/model/model_io.h"
 #include "common/storage/hdf5_file.h"
 #include "learner/losses.h"
 
@@ -368,6 +369,7 @@ Status Trainer::Save(const std::string& path, const std::string& config_yaml) co
   MEM1_RETURN_IF_ERROR(w->SetInt64("data_cursor", data_cursor_));
   MEM1_RETURN_IF_ERROR(w->SetString("config", config_yaml));
   MEM1_RETURN_IF_ERROR(w->SetString("algorithm", options_.ppo.algorithm));
+  MEM1_RETURN_IF_ERROR(w->SetString("model_config", HfConfigJson(policy_->config())));
   for (const auto& p : params_) {
     for (const auto& [group, t] : {std::pair<std::string, torch::Tensor>{"params/", p.tensor},
                                    {"adam_m/", p.m}, {"adam_v/", p.v}}) {
@@ -444,6 +446,22 @@ Status Trainer::Load(const std::string& path) {
   policy_version_ = pv;
   data_cursor_ = cursor;
   return Status::Ok();
+}
+
+Status ExportCheckpointToHf(const std::string& checkpoint, const std::string& out_dir, const std::string& dtype) {
+  MEM1_ASSIGN_OR_RETURN(auto r, Hdf5Reader::Open(checkpoint));
+  MEM1_ASSIGN_OR_RETURN(std::string config_json, r->GetString("model_config"));
+  MEM1_ASSIGN_OR_RETURN(Qwen2Config config, ParseHfConfig(config_json, checkpoint + ":model_config"));
+  Qwen2ForCausalLM model(config);
+  torch::NoGradGuard g;
+  for (auto& p : model->named_parameters(true)) {
+    std::vector<float> data;
+    std::vector<int64_t> shape;
+    MEM1_RETURN_IF_ERROR(r->ReadFloats("params/" + p.key(), &data, &shape));
+    if (shape != p.value().sizes().vec()) return DataLoss(checkpoint + ": params/" + p.key() + " has the wrong shape");
+    p.value().copy_(torch::from_blob(data.data(), shape, torch::kFloat32));
+  }
+  return SaveHfModel(model, out_dir, dtype);
 }
 
 std::string CheckpointPath(const std::string& run_dir, int64_t step) {

@@ -98,6 +98,10 @@ class Trainer {
   int64_t data_cursor_ = 0;
 };
 
+// Writes the policy of a learner checkpoint as an HF checkpoint (config.json +
+// model.safetensors + value_head.safetensors) in `dtype` ("float32", "bfloat16", "float16").
+[[nodiscard]] Status ExportCheckpointToHf(const std::string& checkpoint, const std::string& out_dir, const std::string& dtype);
+
 // Checkpoint files in a run directory: <dir>/checkpoints/step_00000042.h5.
 std::string CheckpointPath(const std::string& run_dir, int64_t step);
 // Newest checkpoint in <dir>/checkpoints (or `dir` itself if it is a file); NOT_FOUND if none.

@@ -76,6 +76,8 @@ RolloutEngine::RolloutEngine(Qwen2ForCausalLM model, const Tokenizer* tokenizer,
 
 RolloutEngine::~RolloutEngine() { delete impl_; }
 
+void RolloutEngine::set_policy_version(int64_t version) { impl_->opt.policy_version = version; }
+
 Status RolloutEngine::Run(TaskSource* tasks, const std::function<void(proto::Trajectory&&)>& sink,
                           ScriptedPolicy* teacher) {
   Impl& I = *impl_;

@@ -83,6 +83,8 @@ class RolloutEngine {
                            ScriptedPolicy* teacher = nullptr);
 
   const RolloutStats& stats() const { return stats_; }
+  // Version recorded in trajectories started from now on (the weights were updated in place).
+  void set_policy_version(int64_t version);
 
  private:
   struct Slot;

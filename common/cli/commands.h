@@ -11,6 +11,7 @@ void RegisterModelCommands(CLI::App* app);      // model-info, generate, init-mo
 void RegisterTokenizerCommands(CLI::App* app);  // tokenize, tokenizer train
 void RegisterBenchCommands(CLI::App* app);      // bench model|rollout|learner|retrieval (bench/)
 void RegisterQaCommands(CLI::App* app);         // datagen qa, index build (actor/envs/qa)
+void RegisterLearnerCommands(CLI::App* app);    // export (learner/)
 
 }  // namespace mem1
 

@@ -21,7 +21,7 @@ struct ModelInfoArgs {
 };
 
 int RunModelInfo(const ModelInfoArgs& a) {
-  LoadReport report;
+  CheckpointLoadReport report;
   auto model = LoadHfModel(a.checkpoint, torch::kCPU, torch::kFloat32, &report);
   if (!model.ok()) return ReportError(model.status());
   const Qwen2Config& c = (*model)->config();

@@ -250,6 +250,24 @@ void BindAll(Binder& b, Mem1Config& c) {
     s.Integer("num_envs", &a.num_envs, 1, 1 << 20);
     s.Integer("max_turns", &a.max_turns, 1, 1 << 16);
     s.Integer("max_new_tokens_per_turn", &a.max_new_tokens_per_turn, 1, 1 << 20);
+    s.Integer("max_state_tokens", &a.max_state_tokens, 0, 1 << 20);
+    s.Integer("slot_capacity", &a.slot_capacity, 16, kBig);
+    s.String("context_policy", &a.context_policy, {}, "mem1|full|window:[1-9][0-9]*");
+    s.String("preset", &a.preset, {"paper", "mem1-code"});
+    s.Real("temperature", &a.temperature, 0.0, 100.0, /*lo_open=*/true);
+    s.Real("top_p", &a.top_p, 0.0, 1.0, /*lo_open=*/true);
+    s.Bool("end_on_format_error", &a.end_on_format_error);
+  });
+  b.Section("env", [&](Binder& s) {
+    s.String("name", &c.env.name, {"qa"});
+    s.Section("qa", [&](Binder& q) {
+      auto& e = c.env.qa;
+      q.String("data_dir", &e.data_dir);
+      q.Integer("objectives", &e.objectives, 1, 1024);
+      q.Integer("top_k", &e.top_k, 1, 1000);
+      q.Bool("mean_reward", &e.mean_reward);
+      q.Real("format_penalty", &e.format_penalty, 0.0, 1e6);
+    });
   });
   b.Section("learner", [&](Binder& s) {
     auto& l = c.learner;

@@ -58,13 +58,34 @@ struct RunOptions {
   std::string dir = "runs/default";  // run directory: resolved config, logs, checkpoints
 };
 
-// Actor-process settings (the rollout fleet). Extended by the rollout issues.
+// Actor-process settings (the rollout fleet).
 struct ActorOptions {
   std::string learner_endpoint = "tcp://127.0.0.1:5555";  // ZeroMQ PUSH target (trajectories)
   std::string weights_endpoint = "tcp://127.0.0.1:5556";  // ZeroMQ SUB source (weights)
-  int32_t num_envs = 8;                                   // environments driven per process
+  int32_t num_envs = 8;                                   // environments driven per process (KV slots)
   int32_t max_turns = 6;                                  // 6 for QA, 10 for WebShop (MEM1)
   int32_t max_new_tokens_per_turn = 128;
+  int32_t max_state_tokens = 0;                           // cap on <IS> tokens; 0 = off
+  int64_t slot_capacity = 4096;                           // KV tokens per slot
+  std::string context_policy = "mem1";                    // mem1 | full | window:K
+  std::string preset = "paper";                           // tag preset: paper | mem1-code
+  double temperature = 1.0;                               // sampling temperature (> 0)
+  double top_p = 1.0;                                     // nucleus sampling (1 = off)
+  bool end_on_format_error = false;                       // MEM1 reference code: true
+};
+
+// Environment settings.
+struct QaEnvConfig {
+  std::string data_dir = "runs/data/qa";  // corpus.jsonl, train/dev/test.jsonl and index/ (mem1 datagen qa + index build)
+  int32_t objectives = 2;                 // questions per task (paper: train on 2)
+  int32_t top_k = 3;                      // passages per search (MEM1: 3)
+  bool mean_reward = false;               // false: sum of EM over objectives (paper)
+  double format_penalty = 0.0;            // for a missing answer block or a wrong answer count
+};
+
+struct EnvOptions {
+  std::string name = "qa";  // qa (webshop lands with its issue)
+  QaEnvConfig qa;
 };
 
 // PPO / GRPO / SFT hyper-parameters. Defaults follow the MEM1 paper's recipe.
@@ -116,6 +137,7 @@ struct Mem1Config {
   TokenizerOptions tokenizer;
   ActorOptions actor;
   LearnerOptions learner;
+  EnvOptions env;
 };
 
 // Parses YAML text (source names it in messages) and applies overrides of the form

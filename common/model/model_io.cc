@@ -33,11 +33,11 @@ DType DTypeOfTorch(torch::ScalarType t) {
 }  // namespace
 
 Result<Qwen2ForCausalLM> LoadHfModel(const std::string& dir, torch::Device device, torch::ScalarType dtype,
-                                     LoadReport* report) {
+                                     CheckpointLoadReport* report) {
   MEM1_ASSIGN_OR_RETURN(Qwen2Config config, LoadHfConfig(dir));
   MEM1_ASSIGN_OR_RETURN(SafetensorsCheckpoint ckpt, SafetensorsCheckpoint::Open(dir));
-  LoadReport local;
-  LoadReport& rep = report ? *report : local;
+  CheckpointLoadReport local;
+  CheckpointLoadReport& rep = report ? *report : local;
   // Build on CPU in fp32, fill, then move: nothing is exposed until every tensor is in.
   Qwen2ForCausalLM model(config);
   torch::NoGradGuard no_grad;

@@ -15,7 +15,7 @@
 
 namespace mem1 {
 
-struct LoadReport {
+struct CheckpointLoadReport {
   int64_t tensors_loaded = 0;
   std::vector<std::string> ignored;  // tensors in the file the model does not use
   bool value_head_loaded = false;
@@ -26,7 +26,7 @@ struct LoadReport {
 // tensor, shape mismatch; names the tensor and both shapes), UNIMPLEMENTED (architecture or
 // dtype we do not support). Never returns a partially loaded model.
 [[nodiscard]] Result<Qwen2ForCausalLM> LoadHfModel(const std::string& dir, torch::Device device,
-                                                   torch::ScalarType dtype, LoadReport* report = nullptr);
+                                                   torch::ScalarType dtype, CheckpointLoadReport* report = nullptr);
 
 // Writes config.json + model.safetensors (+ value_head.safetensors) into `dir` (created),
 // tensors converted to `dtype` ("float32", "bfloat16" or "float16"). Tied models omit

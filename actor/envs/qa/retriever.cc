@@ -11,6 +11,16 @@ namespace {
 
 double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
+// Lucene's default English stop set (33 words), as Anserini/pyserini's English analyzer uses.
+const Xapian::SimpleStopper& EnglishStopper() {
+  static const char* kWords[] = {"a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if",
+                                 "in", "into", "is", "it", "no", "not", "of", "on", "or", "such", "that",
+                                 "the", "their", "then", "there", "these", "they", "this", "to", "was", "will",
+                                 "with"};
+  static const Xapian::SimpleStopper* s = new Xapian::SimpleStopper(std::begin(kWords), std::end(kWords));
+  return *s;
+}
+
 class XapianRetriever : public Retriever {
  public:
   explicit XapianRetriever(const std::string& dir) : db_(dir), enquire_(db_) {
@@ -19,6 +29,7 @@ class XapianRetriever : public Retriever {
     parser_.set_stemming_strategy(Xapian::QueryParser::STEM_SOME);
     parser_.set_database(db_);
     parser_.set_default_op(Xapian::Query::OP_OR);
+    parser_.set_stopper(&EnglishStopper());
   }
   std::vector<SearchHit> Search(const std::string& query, int k) override {
     std::vector<SearchHit> hits;
@@ -55,6 +66,8 @@ Status BuildIndex(const std::string& corpus, const std::string& out_dir, const I
     Xapian::WritableDatabase db(out_dir, Xapian::DB_CREATE_OR_OVERWRITE);
     Xapian::TermGenerator gen;
     gen.set_stemmer(Xapian::Stem("english"));
+    gen.set_stopper(&EnglishStopper());
+    gen.set_stopper_strategy(Xapian::TermGenerator::STOP_ALL);
     uint64_t bytes = 0;
     double last_print = t0;
     auto st = ForEachPassage(corpus, [&](const Passage& p) {

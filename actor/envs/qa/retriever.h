@@ -2,7 +2,8 @@
 // rendering of results as an observation.
 //
 // Index: one Xapian document per passage (data = contents, value 0 = passage id), English
-// stemming, BM25 with pyserini's defaults k1 = 0.9, b = 0.4. Searchers open the index
+// stemming, Lucene's English stop words (as Anserini/pyserini), BM25 with pyserini's defaults
+// k1 = 0.9, b = 0.4. Searchers open the index
 // read-only; Xapian databases are not thread-safe, so each thread opens its own Retriever.
 #ifndef MEM1_ACTOR_ENVS_QA_RETRIEVER_H_
 #define MEM1_ACTOR_ENVS_QA_RETRIEVER_H_

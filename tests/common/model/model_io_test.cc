@@ -66,7 +66,7 @@ TEST_F(ModelIoTest, TinyHfCheckpointLoadsAndRuns) {
     const fs::path d = dir_ / (sharded ? "sharded" : "single");
     fs::create_directories(d);
     WriteHfFixture(d, src, sharded);
-    LoadReport report;
+    CheckpointLoadReport report;
     auto loaded = LoadHfModel(d.string(), torch::kCPU, torch::kFloat32, &report);
     ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
     EXPECT_EQ((*loaded)->config().eos_token_id, 2);
@@ -96,7 +96,7 @@ TEST_F(ModelIoTest, SaveThenLoadIsBitExact) {
     ASSERT_TRUE(st.ok());
     EXPECT_EQ((*st)->Find("lm_head.weight") != nullptr, !tied);
     EXPECT_EQ((*st)->Find("value_head.weight"), nullptr);  // HF layout stays clean
-    LoadReport report;
+    CheckpointLoadReport report;
     auto back = LoadHfModel(d, torch::kCPU, torch::kFloat32, &report);
     ASSERT_TRUE(back.ok()) << back.status().ToString();
     EXPECT_TRUE(report.value_head_loaded);

@@ -1,0 +1,167 @@
+#include "learner/colocated_loop.h"
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "actor/envs/qa/qa_env.h"
+#include "actor/envs/qa/qa_expert.h"
+#include "actor/rollout/rollout_engine.h"
+#include "common/model/model_io.h"
+#include "common/tokenizer/tokenizer.h"
+#include "learner/trainer.h"
+
+namespace mem1 {
+
+Status RunColocatedTraining(const Mem1Config& config, const std::string& resume, Communicator* comm,
+                            int64_t steps_override) {
+  namespace fs = std::filesystem;
+  const auto& l = config.learner;
+  const auto& a = config.actor;
+  // Policy and tokenizer.
+  MEM1_ASSIGN_OR_RETURN(Qwen2ForCausalLM model, LoadOrInitModel(config.model, config.runtime));
+  const std::string tok_path = !config.tokenizer.path.empty() ? config.tokenizer.path : config.model.checkpoint;
+  if (tok_path.empty()) return InvalidArgument("tokenizer.path: required when model.checkpoint is empty");
+  MEM1_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tok, LoadTokenizer(tok_path));
+  if (tok->vocab_size() > model->config().vocab_size) {
+    return InvalidArgument("tokenizer " + tok_path + " has " + std::to_string(tok->vocab_size()) +
+                           " tokens, more than the model's vocab_size " + std::to_string(model->config().vocab_size));
+  }
+  // Environment data.
+  const std::string data = config.env.qa.data_dir;
+  std::vector<QaItem> train;
+  LoadReport report;
+  MEM1_RETURN_IF_ERROR(ReadQaFile(data + "/train.jsonl", &train, &report));
+  if (static_cast<int32_t>(train.size()) < config.env.qa.objectives) {
+    return InvalidArgument(data + "/train.jsonl: " + std::to_string(train.size()) + " usable questions, fewer than " +
+                           "env.qa.objectives = " + std::to_string(config.env.qa.objectives));
+  }
+  MEM1_ASSIGN_OR_RETURN(std::unique_ptr<Retriever> retriever, OpenXapianRetriever(data + "/index"));
+  QaEnvOptions env_opts;
+  env_opts.top_k = config.env.qa.top_k;
+  env_opts.mean_reward = config.env.qa.mean_reward;
+  env_opts.format_penalty = config.env.qa.format_penalty;
+  env_opts.preset = a.preset;
+
+  Trainer trainer(model, l, comm);
+  if (!resume.empty()) {
+    MEM1_ASSIGN_OR_RETURN(std::string path, LatestCheckpoint(resume));
+    MEM1_RETURN_IF_ERROR(trainer.Load(path));
+    LOG(INFO) << "resumed from " << path << " at step " << trainer.step() << ", data cursor " << trainer.data_cursor();
+  }
+  // Tasks: one deterministic stream per rank; the cursor counts tasks drawn per rank, so a
+  // resumed run continues exactly where the checkpoint left off (no replay, no skip).
+  QaTaskSource stream(train, config.env.qa.objectives, config.runtime.seed + 7919 * comm->rank(), -1, retriever.get(),
+                      env_opts);
+  for (int64_t i = 0; i < trainer.data_cursor(); ++i) stream.NextTask();
+
+  RolloutOptions ro;
+  MEM1_ASSIGN_OR_RETURN(ro.policy, ContextPolicy::Parse(a.context_policy));
+  ro.preset = a.preset;
+  ro.batch_size = a.num_envs;
+  ro.max_turns = a.max_turns;
+  ro.max_new_tokens_per_turn = a.max_new_tokens_per_turn;
+  ro.max_state_tokens = a.max_state_tokens;
+  ro.slot_capacity = a.slot_capacity;
+  ro.end_on_format_error = a.end_on_format_error;
+  ro.sampling.temperature = a.temperature;
+  ro.sampling.top_p = a.top_p;
+  ro.sampling.seed = config.runtime.seed + 104729 * comm->rank() + trainer.step();
+  ro.actor_id = "learner-rank-" + std::to_string(comm->rank());
+  RolloutEngine engine(model, tok.get(), ro);
+  const bool sft = l.ppo.algorithm == "sft";
+  QaExpert expert(a.preset);
+  const int per_rank = (l.global_batch + comm->world_size() - 1) / comm->world_size();
+  const int64_t last_step = steps_override > 0 ? std::min<int64_t>(l.total_steps, trainer.step() + steps_override)
+                                               : l.total_steps;
+  std::ofstream metrics;
+  if (comm->rank() == 0) metrics.open(config.run.dir + "/metrics.jsonl", std::ios::app);
+  while (trainer.step() < last_step) {
+    // Rollouts for this step.
+    class Batch : public TaskSource {
+     public:
+      Batch(QaTaskSource* s, int n) : s_(s), n_(n) {}
+      std::unique_ptr<Environment> Next() override { return n_-- > 0 ? s_->Next() : nullptr; }
+     private:
+      QaTaskSource* s_;
+      int n_;
+    } batch(&stream, per_rank);
+    engine.set_policy_version(trainer.policy_version());
+    model->eval();
+    std::vector<proto::Trajectory> mine;
+    MEM1_RETURN_IF_ERROR(engine.Run(&batch, [&](proto::Trajectory&& t) { mine.push_back(std::move(t)); },
+                                    sft ? &expert : nullptr));
+    trainer.set_data_cursor(trainer.data_cursor() + per_rank);
+    // Gather the global batch.
+    std::string bytes;
+    {
+      std::string buf;
+      for (const auto& t : mine) {
+        std::string one;
+        t.SerializeToString(&one);
+        const uint64_t n = one.size();
+        buf.append(reinterpret_cast<const char*>(&n), 8);
+        buf += one;
+      }
+      bytes = std::move(buf);
+    }
+    std::vector<proto::Trajectory> global;
+    for (const auto& part : comm->AllGatherBytes(bytes)) {
+      size_t off = 0;
+      while (off + 8 <= part.size()) {
+        uint64_t n;
+        std::memcpy(&n, part.data() + off, 8);
+        proto::Trajectory t;
+        if (off + 8 + n > part.size() || !t.ParseFromArray(part.data() + off + 8, static_cast<int>(n))) {
+          return DataLoss("corrupt trajectory in the gathered batch");
+        }
+        global.push_back(std::move(t));
+        off += 8 + n;
+      }
+    }
+    double em = 0, peak = 0, turns = 0, format_errors = 0;
+    for (const auto& t : global) {
+      em += t.metrics().exact_match();
+      peak += t.metrics().peak_tokens();
+      turns += t.metrics().turns();
+      format_errors += t.metrics().format_errors();
+    }
+    const double n = std::max<size_t>(1, global.size());
+    model->train();
+    const StepStats st = trainer.Step(global);
+    if (comm->rank() == 0) {
+      nlohmann::json j = {{"step", st.step}, {"policy_version", st.policy_version}, {"episodes", global.size()},
+                          {"reward_mean", st.reward_mean}, {"exact_match_mean", em / n}, {"peak_tokens_mean", peak / n},
+                          {"turns_mean", turns / n}, {"format_errors_mean", format_errors / n}, {"loss", st.loss},
+                          {"policy_loss", st.policy_loss}, {"value_loss", st.value_loss}, {"entropy", st.entropy},
+                          {"kl", st.kl}, {"clip_fraction", st.clip_fraction}, {"grad_norm", st.grad_norm},
+                          {"lr", st.lr}, {"tokens", st.tokens}, {"stale_dropped", st.stale_dropped},
+                          {"step_seconds", st.seconds}};
+      metrics << j.dump() << "\n";
+      metrics.flush();
+      LOG(INFO) << "step " << st.step << "/" << l.total_steps << ": reward " << st.reward_mean << ", EM " << em / n
+                << ", loss " << st.loss << ", peak " << peak / n << " tokens, " << st.tokens << " model tokens, "
+                << st.seconds << " s";
+      if ((l.checkpoint_every > 0 && st.step % l.checkpoint_every == 0) || st.step == last_step) {
+        const std::string path = CheckpointPath(config.run.dir, st.step);
+        MEM1_RETURN_IF_ERROR(trainer.Save(path, ConfigToYaml(config)));
+        PruneCheckpoints(config.run.dir, l.keep_checkpoints);
+      }
+    }
+  }
+  if (comm->rank() == 0) {
+    const std::string out = config.run.dir + "/policy";
+    MEM1_RETURN_IF_ERROR(SaveHfModel(model, out, "float32"));
+    std::error_code ec;
+    const bool json = fs::path(tok_path).extension() == ".json" ||
+                      (fs::is_directory(tok_path) && fs::exists(tok_path + "/tokenizer.json"));
+    std::string src = tok_path;
+    if (fs::is_directory(tok_path)) src = tok_path + (json ? "/tokenizer.json" : "/tokenizer.model");
+    fs::copy_file(src, out + (json ? "/tokenizer.json" : "/tokenizer.model"), fs::copy_options::overwrite_existing, ec);
+    LOG(INFO) << "exported policy to " << out;
+  }
+  return Status::Ok();
+}
+
+}  // namespace mem1
