@@ -1,34 +1,53 @@
 #!/usr/bin/env bash
-# mem1 quickstart (embedded default, no downloads, CPU): installs dependencies, builds, trains
-# the embedded tokenizer, writes a freshly initialised policy as an HF checkpoint, inspects it,
-# generates from it with a KV cache, and runs the model benchmark in quick mode.
-# (The full actor-fleet + PPO training demo replaces the last steps as later issues land.)
+# mem1 quickstart: the embedded default on CPU, no downloads.
+#   deps + build -> synthetic QA world + BM25 index -> SentencePiece tokenizer with the MEM1 tags
+#   -> embedded Qwen2-family policy -> SFT warm start on scripted-expert trajectories
+#   -> PPO with the colocated learner (rollouts + masked-trajectory PPO) -> evaluation table
+#   (mem1 vs full context, 1-4 objectives: EM, F1, peak tokens, dependency, time).
+# Sizes are small so it finishes in minutes on 2 cores; scale with the variables below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUN=${RUN:-runs/quickstart}
+ENTITIES=${ENTITIES:-400}
+SFT_STEPS=${SFT_STEPS:-40}
+PPO_STEPS=${PPO_STEPS:-4}
+EVAL_TASKS=${EVAL_TASKS:-8}
 
-echo "== 1/6 dependencies"
+echo "== 1/7 dependencies"
 bash scripts/install-deps.sh
 
-echo "== 2/6 build (Release, -j2)"
+echo "== 2/7 build (Release, -j2)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DMEM1_BUILD_TESTS=OFF >/dev/null
 cmake --build build -j2 --target mem1 mem1_actor mem1_learner mem1_spm_train
-
+B=build/bin
 mkdir -p "$RUN"
-echo "== 3/6 tokenizer: SentencePiece BPE with the MEM1 tags as single tokens"
-bash scripts/make-demo-corpus.sh "$RUN/corpus.txt" 20000
-build/bin/mem1 tokenizer train --corpus "$RUN/corpus.txt" --out "$RUN/tokenizer" --vocab-size 1024
-build/bin/mem1 tokenize --tokenizer "$RUN/tokenizer.model" --text "<IS>The capital of Zorvath is Quellin.</IS><query>Quellin founder</query>"
 
-echo "== 4/6 policy: embedded Qwen2-family shape, HF layout"
-build/bin/mem1 init-model --config configs/default.yaml --tokenizer "$RUN/tokenizer.model" --out "$RUN/policy"
-build/bin/mem1 model-info --checkpoint "$RUN/policy" --no-tensors
+echo "== 3/7 synthetic QA world + BM25 index"
+$B/mem1 datagen qa --entities "$ENTITIES" --seed 1 --out "$RUN/qa"
+$B/mem1 index build --corpus "$RUN/qa/corpus.jsonl" --out "$RUN/qa/index"
 
-echo "== 5/6 generation (random weights: the text is noise; ids and log-probs are real)"
-build/bin/mem1 generate --checkpoint "$RUN/policy" --prompt "Question: what is the capital of Zorvath? <IS>" \
-  --max-new-tokens 16 --temperature 0.8 --seed 7 --print-logprobs
-build/bin/mem1_actor --config configs/default.yaml --set model.checkpoint="$RUN/policy" --set run.dir="$RUN/actor" --dry-run
+echo "== 4/7 tokenizer (SentencePiece BPE, MEM1 tags as single tokens)"
+cut -d'"' -f8 "$RUN/qa/corpus.jsonl" > "$RUN/tokenizer_corpus.txt"
+cut -d'"' -f12 "$RUN/qa/train.jsonl" >> "$RUN/tokenizer_corpus.txt"
+bash scripts/make-demo-corpus.sh "$RUN/tags.txt" 3000 && cat "$RUN/tags.txt" >> "$RUN/tokenizer_corpus.txt"
+$B/mem1 tokenizer train --corpus "$RUN/tokenizer_corpus.txt" --out "$RUN/tokenizer" --vocab-size 2048
 
-echo "== 6/6 model benchmark (quick; full: build/bin/mem1 bench model)"
-build/bin/mem1 bench model --quick
+echo "== 5/7 policy: embedded Qwen2-family shape (HF layout)"
+$B/mem1 init-model --config configs/default.yaml --tokenizer "$RUN/tokenizer.model" --out "$RUN/init"
+$B/mem1 model-info --checkpoint "$RUN/init" --no-tensors
+
+COMMON=(--config configs/default.yaml --set env.qa.data_dir="$RUN/qa" --set tokenizer.path="$RUN/tokenizer.model"
+        --set actor.num_envs=8 --set actor.max_turns=6 --set learner.global_batch=16)
+echo "== 6/7 training: SFT warm start on expert trajectories, then PPO (colocated learner)"
+$B/mem1_learner "${COMMON[@]}" --set run.dir="$RUN/sft" --set model.checkpoint="$RUN/init" \
+  --set learner.ppo.algorithm=sft --set learner.optim.actor_lr=2e-3 --set learner.total_steps="$SFT_STEPS" \
+  --set learner.checkpoint_every=20
+$B/mem1_learner "${COMMON[@]}" --set run.dir="$RUN/ppo" --set model.checkpoint="$RUN/sft/policy" \
+  --set learner.ppo.algorithm=ppo --set learner.optim.actor_lr=1e-5 --set learner.optim.critic_lr=1e-4 \
+  --set learner.total_steps="$PPO_STEPS" --set learner.checkpoint_every=2
+echo "training curves: $RUN/sft/metrics.jsonl, $RUN/ppo/metrics.jsonl"
+
+echo "== 7/7 evaluation on held-out tasks (greedy)"
+$B/mem1 eval --checkpoint "$RUN/ppo/policy" --data "$RUN/qa" --objectives 1,2,4 --policies mem1,full \
+  --episodes "$EVAL_TASKS" --max-new-tokens 96
 echo "quickstart done: outputs in $RUN"
