@@ -80,13 +80,14 @@ TrainResult Train(Communicator* comm, const LearnerBenchArgs& a) {
 }
 
 // Forward+backward of a PPO-style objective over `seqs` in micro-batches; returns seconds.
-double ForwardBackward(Qwen2ForCausalLM& model, const std::vector<MaskedSequence>& seqs, int64_t budget) {
+double ForwardBackward(Qwen2ForCausalLM& model, const std::vector<MaskedSequence>& seqs, int64_t budget,
+                       AttentionMode mode = AttentionMode::kBlockSparse) {
   const double t0 = Now();
   std::vector<const MaskedSequence*> cur;
   int64_t max_len = 0;
   auto flush = [&] {
     if (cur.empty()) return;
-    auto sc = ScoreSequences(model, cur, std::vector<float>(cur.size(), 1.0f), false);
+    auto sc = ScoreSequences(model, cur, std::vector<float>(cur.size(), 1.0f), false, mode);
     (sc.logp.sum() + sc.values.pow(2).sum()).backward();
     cur.clear();
     max_len = 0;
@@ -115,7 +116,6 @@ int RunLearnerBench(const LearnerBenchArgs& a) {
   }
   const int threads = ApplyThreads(a.threads);
   PrintBenchEnvironment(threads);
-  const auto sizes = BenchSizes(a.quick);
   auto sample = Batch(0, a.batch, 8192, 0, a.quick);
   std::cout << "workload: embedded policy, PPO, " << a.batch << " trajectories/step of 8 turns (~"
             << SequenceTokens(sample) / a.batch << " stitched tokens each), " << a.steps << " timed steps\n";
@@ -166,9 +166,12 @@ int RunLearnerBench(const LearnerBenchArgs& a) {
   ForwardBackward(model, stitched, 8192);  // warm-up
   const double ts = ForwardBackward(model, stitched, 8192);
   const double tp = ForwardBackward(model, per_turn, 8192);
-  std::cout << std::setprecision(3) << "masked single pass: " << ts << " s for " << stitched_tokens
+  const double td = ForwardBackward(model, stitched, 8192, AttentionMode::kDense);
+  std::cout << std::setprecision(3) << "masked single pass (block-sparse attention): " << ts << " s for " << stitched_tokens
             << " tokens; per-turn passes: " << tp << " s for " << per_turn_tokens << " tokens ("
             << std::setprecision(2) << tp / ts << "x speedup of the single pass)\n";
+  std::cout << std::setprecision(3) << "masked single pass with the dense [T,T] mask: " << td << " s ("
+            << std::setprecision(2) << td / ts << "x slower than block-sparse)\n";
   return 0;
 }
 

@@ -46,41 +46,63 @@ std::vector<std::vector<size_t>> PackByLength(const std::vector<const MaskedSequ
 }  // namespace
 
 TokenScores ScoreSequences(Qwen2ForCausalLM& model, const std::vector<const MaskedSequence*>& seqs,
-                           const std::vector<float>& temperatures, bool with_entropy) {
+                           const std::vector<float>& temperatures, bool with_entropy, AttentionMode mode) {
   const auto device = model->model->embed_tokens->weight.device();
   const int64_t B = seqs.size();
-  int64_t T = 0;
-  for (const auto* s : seqs) T = std::max(T, s->length);
-  auto tokens = torch::zeros({B, T}, torch::kLong), pos = torch::zeros({B, T}, torch::kLong);
-  auto mask = torch::zeros({B, T, T}, torch::kBool);
-  std::vector<int64_t> pred_rows, targets;
+  std::vector<int64_t> targets;
   std::vector<float> temps;
   TokenScores out;
-  for (int64_t b = 0; b < B; ++b) {
-    const MaskedSequence& s = *seqs[b];
-    auto* tp = tokens[b].data_ptr<int64_t>();
-    auto* pp = pos[b].data_ptr<int64_t>();
-    auto* mp = mask[b].data_ptr<bool>();
-    for (int64_t i = 0; i < s.length; ++i) {
-      tp[i] = s.tokens[i];
-      pp[i] = s.positions[i];
-      for (int64_t j = 0; j <= i; ++j) mp[i * T + j] = s.mask[i * s.length + j] != 0;
+  torch::Tensor h;  // [N,D] hidden state of every predicting row
+  if (mode == AttentionMode::kBlockSparse) {
+    std::vector<torch::Tensor> parts;
+    for (int64_t b = 0; b < B; ++b) {
+      const MaskedSequence& s = *seqs[b];
+      std::vector<int64_t> tok(s.tokens.begin(), s.tokens.end()), pos(s.positions.begin(), s.positions.end());
+      std::vector<int64_t> rows;
+      for (int64_t i = 1; i < s.length; ++i) {
+        if (!s.loss_mask[i]) continue;
+        rows.push_back(i - 1);
+        targets.push_back(s.tokens[i]);
+        temps.push_back(temperatures[b]);
+      }
+      out.counts.push_back(static_cast<int64_t>(rows.size()));
+      const auto blocks = AttentionBlocksFromMask(s.mask.data(), s.length, device);
+      auto hidden = model->HiddenBlocked(torch::tensor(tok).view({1, -1}).to(device),
+                                         torch::tensor(pos).view({1, -1}).to(device), blocks);  // [1,T,D]
+      parts.push_back(hidden[0].index_select(0, torch::tensor(rows, torch::kLong).to(device)));
     }
-    for (int64_t i = s.length; i < T; ++i) mp[i * T + i] = true;  // padding rows attend to themselves
-    int64_t count = 0;
-    for (int64_t i = 1; i < s.length; ++i) {
-      if (!s.loss_mask[i]) continue;
-      pred_rows.push_back(b * T + i - 1);
-      targets.push_back(s.tokens[i]);
-      temps.push_back(temperatures[b]);
-      ++count;
+    h = torch::cat(parts, 0);
+  } else {
+    int64_t T = 0;
+    for (const auto* s : seqs) T = std::max(T, s->length);
+    auto tokens = torch::zeros({B, T}, torch::kLong), pos = torch::zeros({B, T}, torch::kLong);
+    auto mask = torch::zeros({B, T, T}, torch::kBool);
+    std::vector<int64_t> pred_rows;
+    for (int64_t b = 0; b < B; ++b) {
+      const MaskedSequence& s = *seqs[b];
+      auto* tp = tokens[b].data_ptr<int64_t>();
+      auto* pp = pos[b].data_ptr<int64_t>();
+      auto* mp = mask[b].data_ptr<bool>();
+      for (int64_t i = 0; i < s.length; ++i) {
+        tp[i] = s.tokens[i];
+        pp[i] = s.positions[i];
+        for (int64_t j = 0; j <= i; ++j) mp[i * T + j] = s.mask[i * s.length + j] != 0;
+      }
+      for (int64_t i = s.length; i < T; ++i) mp[i * T + i] = true;  // padding rows attend to themselves
+      int64_t count = 0;
+      for (int64_t i = 1; i < s.length; ++i) {
+        if (!s.loss_mask[i]) continue;
+        pred_rows.push_back(b * T + i - 1);
+        targets.push_back(s.tokens[i]);
+        temps.push_back(temperatures[b]);
+        ++count;
+      }
+      out.counts.push_back(count);
     }
-    out.counts.push_back(count);
+    auto hidden = model->Hidden(tokens.to(device), pos.to(device), mask.to(device));  // [B,T,D]
+    const int64_t D = hidden.size(2);
+    h = hidden.reshape({B * T, D}).index_select(0, torch::tensor(pred_rows, torch::kLong).to(device));  // [N,D]
   }
-  auto hidden = model->Hidden(tokens.to(device), pos.to(device), mask.to(device));  // [B,T,D]
-  const int64_t D = hidden.size(2);
-  auto idx = torch::tensor(pred_rows, torch::kLong).to(device);
-  auto h = hidden.reshape({B * T, D}).index_select(0, idx);  // [N,D]
   auto logits = LinearForward(h, model->LmHeadWeight(), torch::Tensor()).to(torch::kFloat32);  // [N,V]
   auto temp = torch::tensor(temps, torch::kFloat32).to(device).unsqueeze(1);
   auto logp_all = torch::log_softmax(logits / temp, -1);

@@ -50,9 +50,16 @@ struct TokenScores {
   std::vector<int64_t> counts;  // loss tokens per sequence
 };
 
-// One forward over padded masked sequences (each row its own [T,T] mask and positions).
+enum class AttentionMode {
+  kBlockSparse,  // per sequence, attention only over each block's visible keys (default)
+  kDense,        // padded batch with the dense [B,T,T] mask
+};
+
+// Scores the loss tokens of masked sequences in one forward (each its own mask and positions).
+// Both modes compute the same values up to fp32 summation order.
 TokenScores ScoreSequences(Qwen2ForCausalLM& model, const std::vector<const MaskedSequence*>& sequences,
-                           const std::vector<float>& temperatures, bool with_entropy);
+                           const std::vector<float>& temperatures, bool with_entropy,
+                           AttentionMode mode = AttentionMode::kBlockSparse);
 
 class Trainer {
  public:

@@ -149,6 +149,59 @@ torch::Tensor Qwen2AttentionImpl::ForwardCached(const torch::Tensor& x, const to
   return LinearForward(Attend(q, keys, values, key_bias), o_proj);
 }
 
+std::vector<AttentionBlock> AttentionBlocksFromMask(const uint8_t* mask, int64_t T, torch::Device device) {
+  std::vector<AttentionBlock> blocks;
+  int64_t begin = 0;
+  auto emit = [&](int64_t end) {
+    // Keys = visible set of the block's last row (a superset of every earlier row's).
+    const uint8_t* last = mask + (end - 1) * T;
+    std::vector<int64_t> keys;
+    for (int64_t j = 0; j < T; ++j)
+      if (last[j]) keys.push_back(j);
+    const int64_t K = keys.size(), R = end - begin;
+    auto bias = torch::empty({R, K}, torch::kFloat32);
+    float* bp = bias.data_ptr<float>();
+    for (int64_t r = 0; r < R; ++r) {
+      const uint8_t* row = mask + (begin + r) * T;
+      for (int64_t k = 0; k < K; ++k) bp[r * K + k] = row[keys[k]] ? 0.f : -std::numeric_limits<float>::infinity();
+    }
+    blocks.push_back({begin, end, torch::tensor(keys, torch::kLong).to(device), bias.to(device)});
+  };
+  for (int64_t i = 1; i < T; ++i) {
+    // Row i continues the block iff V_i == V_{i-1} + {i}.
+    const uint8_t* prev = mask + (i - 1) * T;
+    const uint8_t* cur = mask + i * T;
+    bool cont = cur[i] != 0 && prev[i] == 0;
+    for (int64_t j = 0; j < T && cont; ++j) {
+      if (j != i && cur[j] != prev[j]) cont = false;
+    }
+    if (!cont) {
+      emit(i);
+      begin = i;
+    }
+  }
+  if (T > 0) emit(T);
+  return blocks;
+}
+
+torch::Tensor Qwen2AttentionImpl::ForwardBlocked(const torch::Tensor& x, const torch::Tensor& cos,
+                                                 const torch::Tensor& sin, const std::vector<AttentionBlock>& blocks) {
+  const int64_t B = x.size(0), T = x.size(1);
+  CHECK_EQ(B, 1) << "block-sparse attention runs one sequence at a time";
+  auto q = LinearForward(x, q_proj).view({B, T, heads_, head_dim_}).transpose(1, 2);
+  auto k = LinearForward(x, k_proj).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);
+  auto v = LinearForward(x, v_proj).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);
+  q = ApplyRope(q, cos, sin);
+  k = ApplyRope(k, cos, sin);
+  std::vector<torch::Tensor> outs;
+  for (const auto& b : blocks) {
+    auto qb = q.narrow(2, b.q_begin, b.q_end - b.q_begin);
+    auto kb = k.index_select(2, b.keys), vb = v.index_select(2, b.keys);
+    outs.push_back(Attend(qb, kb, vb, b.bias.unsqueeze(0)));
+  }
+  return LinearForward(torch::cat(outs, 1), o_proj);
+}
+
 // ---------------------------------------------------------------- MLP / layer / backbone
 Qwen2MlpImpl::Qwen2MlpImpl(const Qwen2Config& c) {
   const int64_t d = c.hidden_size, f = c.intermediate_size;
@@ -246,6 +299,19 @@ torch::Tensor Qwen2ForCausalLMImpl::Hidden(const torch::Tensor& tokens, const to
   for (const auto& m : *model->layers) {
     auto* layer = m->as<Qwen2DecoderLayerImpl>();
     h = h + layer->self_attn->forward(layer->input_layernorm->forward(h), cos, sin, bias);
+    h = h + layer->mlp->forward(layer->post_attention_layernorm->forward(h));
+  }
+  return model->norm->forward(h);
+}
+
+torch::Tensor Qwen2ForCausalLMImpl::HiddenBlocked(const torch::Tensor& tokens, const torch::Tensor& positions,
+                                                  const std::vector<AttentionBlock>& blocks) {
+  CHECK(tokens.dim() == 2 && tokens.size(0) == 1) << "HiddenBlocked takes one sequence [1,T]";
+  auto h = model->embed_tokens->forward(tokens);
+  auto [cos, sin] = Rope(positions, h.scalar_type());
+  for (const auto& m : *model->layers) {
+    auto* layer = m->as<Qwen2DecoderLayerImpl>();
+    h = h + layer->self_attn->ForwardBlocked(layer->input_layernorm->forward(h), cos, sin, blocks);
     h = h + layer->mlp->forward(layer->post_attention_layernorm->forward(h));
   }
   return model->norm->forward(h);

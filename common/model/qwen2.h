@@ -41,6 +41,21 @@ class RmsNormImpl : public torch::nn::Module {
 };
 TORCH_MODULE(RmsNorm);
 
+// Block-sparse attention plan for ONE sequence: query rows [q_begin, q_end) attend only to
+// the keys in `keys` (sorted positions in the sequence) with an additive `bias` [rows, |keys|].
+// Built from a dense mask by AttentionBlocksFromMask; equal to dense attention under that mask
+// but skips fully masked key ranges (a MEM1 turn sees the prompt and its own context copy, not
+// the other turns), which is most of a long stitched trajectory.
+struct AttentionBlock {
+  int64_t q_begin = 0, q_end = 0;
+  torch::Tensor keys;  // [K] int64
+  torch::Tensor bias;  // [q_end - q_begin, K] float32
+};
+
+// Groups consecutive rows whose visible sets grow by exactly the row itself (the causal
+// continuation of one segment). mask: T*T row-major bytes (1 = visible).
+std::vector<AttentionBlock> AttentionBlocksFromMask(const uint8_t* mask, int64_t T, torch::Device device);
+
 class Qwen2AttentionImpl : public torch::nn::Module {
  public:
   explicit Qwen2AttentionImpl(const Qwen2Config& c);
@@ -54,6 +69,9 @@ class Qwen2AttentionImpl : public torch::nn::Module {
                               KvCache* cache, int64_t layer, const std::vector<int64_t>& slots,
                               const std::vector<int64_t>& n_valid, const torch::Tensor& key_bias,
                               int64_t max_keys);
+  // Block-sparse attention for one sequence (x [1,T,D]).
+  torch::Tensor ForwardBlocked(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                               const std::vector<AttentionBlock>& blocks);
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 
  private:
@@ -109,6 +127,9 @@ class Qwen2ForCausalLMImpl : public torch::nn::Module {
 
   // Final hidden states [B,T,D] for the same inputs (for losses that slice before lm_head).
   torch::Tensor Hidden(const torch::Tensor& tokens, const torch::Tensor& positions, const torch::Tensor& mask);
+  // Same for one sequence (tokens, positions [1,T]) with a block-sparse attention plan.
+  torch::Tensor HiddenBlocked(const torch::Tensor& tokens, const torch::Tensor& positions,
+                              const std::vector<AttentionBlock>& blocks);
 
   // Incremental forward with a KV cache (inference only, no autograd). Row b appends
   // n_valid[b] tokens (tokens/positions [B,T], right-padded; 1 <= n_valid[b] <= T) to slot
