@@ -14,11 +14,10 @@
 #include "common/cli/cli_common.h"
 #include "learner/synthetic_trajectories.h"
 #include "learner/trainer.h"
+#include "common/util/strings.h"
 
 namespace mem1 {
 namespace {
-
-double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 struct LearnerBenchArgs {
   int32_t threads = 0;
@@ -82,7 +81,7 @@ TrainResult Train(Communicator* comm, const LearnerBenchArgs& a) {
 // Forward+backward of a PPO-style objective over `seqs` in micro-batches; returns seconds.
 double ForwardBackward(Qwen2ForCausalLM& model, const std::vector<MaskedSequence>& seqs, int64_t budget,
                        AttentionMode mode = AttentionMode::kBlockSparse) {
-  const double t0 = Now();
+  const double t0 = MonotonicSeconds();
   std::vector<const MaskedSequence*> cur;
   int64_t max_len = 0;
   auto flush = [&] {
@@ -98,7 +97,7 @@ double ForwardBackward(Qwen2ForCausalLM& model, const std::vector<MaskedSequence
     max_len = std::max(max_len, s.length);
   }
   flush();
-  return Now() - t0;
+  return MonotonicSeconds() - t0;
 }
 
 int RunLearnerBench(const LearnerBenchArgs& a) {

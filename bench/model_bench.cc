@@ -13,13 +13,10 @@
 #include "common/cli/cli_common.h"
 #include "common/cli/commands.h"
 #include "common/model/qwen2.h"
+#include "common/util/strings.h"
 
 namespace mem1 {
 namespace {
-
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
 
 // Best-of-N GFLOP/s of a square fp32 matmul.
 double MeasureMmGflops(int64_t n) {
@@ -27,9 +24,9 @@ double MeasureMmGflops(int64_t n) {
   torch::mm(a, b);  // warm-up
   double best = 0;
   for (int rep = 0; rep < 5; ++rep) {
-    const double t0 = Now();
+    const double t0 = MonotonicSeconds();
     auto c = torch::mm(a, b);
-    const double dt = Now() - t0;
+    const double dt = MonotonicSeconds() - t0;
     best = std::max(best, 2.0 * n * n * n / dt / 1e9);
   }
   return best;
@@ -43,9 +40,9 @@ double MeasureSkinnyGflops(int64_t m, int64_t k, int64_t n) {
   for (auto& w : ws) torch::mm(x, w.t());
   double best = 0;
   for (int rep = 0; rep < 3; ++rep) {
-    const double t0 = Now();
+    const double t0 = MonotonicSeconds();
     for (auto& w : ws) torch::mm(x, w.t());
-    best = std::max(best, 2.0 * m * k * n * ws.size() / (Now() - t0) / 1e9);
+    best = std::max(best, 2.0 * m * k * n * ws.size() / (MonotonicSeconds() - t0) / 1e9);
   }
   return best;
 }
@@ -77,20 +74,20 @@ void BenchShape(const ShapeSpec& spec, const std::vector<int64_t>& batches, int6
     for (int64_t b = 0; b < B; ++b) slots[b] = b;
     auto tokens = torch::randint(spec.config.vocab_size, {B, prompt_len}, torch::kLong);
     auto pos = torch::arange(prompt_len, torch::kLong).unsqueeze(0).expand({B, prompt_len}).contiguous();
-    const double t0 = Now();
+    const double t0 = MonotonicSeconds();
     auto out = model->ForwardCached(&cache, slots, tokens, pos, n_valid);
-    const double prefill_s = Now() - t0;
+    const double prefill_s = MonotonicSeconds() - t0;
     auto next = out.logits.select(1, prompt_len - 1).argmax(-1).view({B, 1});
     std::vector<int64_t> ones(B, 1);
     // one warm-up decode step, excluded from timing
     auto step_pos = torch::full({B, 1}, prompt_len, torch::kLong);
     next = model->ForwardCached(&cache, slots, next, step_pos, ones).logits.select(1, 0).argmax(-1).view({B, 1});
-    const double t1 = Now();
+    const double t1 = MonotonicSeconds();
     for (int64_t s = 1; s < decode_steps; ++s) {
       step_pos = torch::full({B, 1}, prompt_len + s, torch::kLong);
       next = model->ForwardCached(&cache, slots, next, step_pos, ones).logits.select(1, 0).argmax(-1).view({B, 1});
     }
-    const double decode_s = Now() - t1;
+    const double decode_s = MonotonicSeconds() - t1;
     const double prefill_tps = B * prompt_len / prefill_s;
     const double decode_tps = B * (decode_steps - 1) / decode_s;
     const double prefill_gf = prefill_tps * FlopsPerToken(spec.config, prompt_len / 2.0) / 1e9;

@@ -12,11 +12,10 @@
 #include "actor/envs/qa/synthetic_world.h"
 #include "bench/bench_env.h"
 #include "common/cli/cli_common.h"
+#include "common/util/strings.h"
 
 namespace mem1 {
 namespace {
-
-double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 struct RetrievalBenchArgs {
   int64_t passages = 1000000;
@@ -30,20 +29,20 @@ struct QueryStats {
 
 QueryStats RunQueries(const std::string& index, const std::vector<std::string>& queries, int threads) {
   std::vector<std::vector<double>> lat(threads);
-  const double t0 = Now();
+  const double t0 = MonotonicSeconds();
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
       auto r = OpenXapianRetriever(index).value();
       for (size_t i = t; i < queries.size(); i += threads) {
-        const double s = Now();
+        const double s = MonotonicSeconds();
         auto hits = r->Search(queries[i], 3);
-        lat[t].push_back(Now() - s);
+        lat[t].push_back(MonotonicSeconds() - s);
       }
     });
   }
   for (auto& th : pool) th.join();
-  const double wall = Now() - t0;
+  const double wall = MonotonicSeconds() - t0;
   std::vector<double> all;
   for (auto& l : lat) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
@@ -61,11 +60,11 @@ int RunRetrievalBench(const RetrievalBenchArgs& a) {
                                      : fs::path(a.dir);
   SyntheticWorldOptions o;
   o.entities = std::max<int64_t>(50, a.passages * 10 / 38);  // ~3.8 passages per entity
-  const double g0 = Now();
+  const double g0 = MonotonicSeconds();
   const SyntheticWorld w = GenerateSyntheticWorld(o);
   if (auto st = WriteSyntheticWorld(w, dir.string()); !st.ok()) return ReportError(st);
   std::cout << "corpus: " << w.corpus.size() << " synthetic passages (generated in " << std::fixed << std::setprecision(1)
-            << Now() - g0 << " s)\n";
+            << MonotonicSeconds() - g0 << " s)\n";
   IndexBuildOptions io;
   IndexBuildReport r;
   if (auto st = BuildIndex((dir / "corpus.jsonl").string(), (dir / "index").string(), io, &r); !st.ok()) return ReportError(st);

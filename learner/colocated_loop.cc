@@ -16,7 +16,6 @@ namespace mem1 {
 
 Status RunColocatedTraining(const Mem1Config& config, const std::string& resume, Communicator* comm,
                             int64_t steps_override) {
-  namespace fs = std::filesystem;
   const auto& l = config.learner;
   const auto& a = config.actor;
   // Policy and tokenizer.
@@ -153,12 +152,7 @@ Status RunColocatedTraining(const Mem1Config& config, const std::string& resume,
   if (comm->rank() == 0) {
     const std::string out = config.run.dir + "/policy";
     MEM1_RETURN_IF_ERROR(SaveHfModel(model, out, "float32"));
-    std::error_code ec;
-    const bool json = fs::path(tok_path).extension() == ".json" ||
-                      (fs::is_directory(tok_path) && fs::exists(tok_path + "/tokenizer.json"));
-    std::string src = tok_path;
-    if (fs::is_directory(tok_path)) src = tok_path + (json ? "/tokenizer.json" : "/tokenizer.model");
-    fs::copy_file(src, out + (json ? "/tokenizer.json" : "/tokenizer.model"), fs::copy_options::overwrite_existing, ec);
+    MEM1_RETURN_IF_ERROR(CopyTokenizerInto(tok_path, out));
     LOG(INFO) << "exported policy to " << out;
   }
   return Status::Ok();

@@ -4,6 +4,7 @@
 
 #include "common/cli/cli_common.h"
 #include "common/cli/commands.h"
+#include "common/tokenizer/tokenizer.h"
 #include "learner/trainer.h"
 
 namespace mem1 {
@@ -18,11 +19,7 @@ int RunExport(const ExportArgs& a) {
   if (!path.ok()) return ReportError(path.status());
   if (auto st = ExportCheckpointToHf(*path, a.out, a.dtype); !st.ok()) return ReportError(st);
   if (!a.tokenizer.empty()) {
-    namespace fs = std::filesystem;
-    const bool json = fs::path(a.tokenizer).extension() == ".json";
-    std::error_code ec;
-    fs::copy_file(a.tokenizer, a.out + (json ? "/tokenizer.json" : "/tokenizer.model"), fs::copy_options::overwrite_existing, ec);
-    if (ec) return ReportError(Internal("copying tokenizer: " + ec.message()));
+    if (auto st = CopyTokenizerInto(a.tokenizer, a.out); !st.ok()) return ReportError(st);
   }
   std::cout << "exported " << *path << " to " << a.out << " (" << a.dtype << ")\n";
   return 0;

@@ -13,13 +13,12 @@
 #include "common/model/model_io.h"
 #include "common/storage/hdf5_file.h"
 #include "learner/losses.h"
+#include "common/util/strings.h"
 
 namespace mem1 {
 namespace {
 
 constexpr int64_t kCheckpointFormatVersion = 1;
-
-double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // Groups sequence indices (sorted by length) into micro-batches of at most `budget` padded tokens.
 std::vector<std::vector<size_t>> PackByLength(const std::vector<const MaskedSequence*>& seqs, int64_t budget) {
@@ -145,7 +144,7 @@ double Trainer::LearningRate(int64_t step, double peak) const {
 }
 
 StepStats Trainer::Step(const std::vector<proto::Trajectory>& global_batch) {
-  const double t0 = Now();
+  const double t0 = MonotonicSeconds();
   const auto& ppo = options_.ppo;
   const bool is_ppo = ppo.algorithm == "ppo", is_grpo = ppo.algorithm == "grpo", is_sft = ppo.algorithm == "sft";
   StepStats st;
@@ -333,12 +332,12 @@ StepStats Trainer::Step(const std::vector<proto::Trajectory>& global_batch) {
   ++policy_version_;
   st.step = step_;
   st.policy_version = policy_version_;
-  st.seconds = Now() - t0;
+  st.seconds = MonotonicSeconds() - t0;
   return st;
 }
 
 void Trainer::AllReduceGradients(StepStats* st) {
-  const double t0 = Now();
+  const double t0 = MonotonicSeconds();
   std::vector<torch::Tensor> flat;
   for (auto& p : params_) {
     if (!p.tensor.grad().defined()) p.tensor.mutable_grad() = torch::zeros_like(p.tensor);
@@ -354,7 +353,7 @@ void Trainer::AllReduceGradients(StepStats* st) {
     p.tensor.mutable_grad().copy_(buffer.narrow(0, off, n).view_as(p.tensor));
     off += n;
   }
-  st->allreduce_seconds = Now() - t0;
+  st->allreduce_seconds = MonotonicSeconds() - t0;
 }
 
 void Trainer::OptimizerStep(StepStats* st) {

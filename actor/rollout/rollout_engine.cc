@@ -5,11 +5,10 @@
 
 #include "common/memory/episode_metrics.h"
 #include "common/model/kv_cache.h"
+#include "common/util/strings.h"
 
 namespace mem1 {
 namespace {
-
-double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 bool EndsWith(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -83,7 +82,7 @@ Status RolloutEngine::Run(TaskSource* tasks, const std::function<void(proto::Tra
   Impl& I = *impl_;
   const RolloutOptions& o = I.opt;
   torch::NoGradGuard no_grad;
-  const double run_start = Now();
+  const double run_start = MonotonicSeconds();
   const int32_t eos = I.tok->eos_id();
   const double temperature = o.sampling.greedy ? 1.0 : o.sampling.temperature;
 
@@ -132,7 +131,7 @@ Status RolloutEngine::Run(TaskSource* tasks, const std::function<void(proto::Tra
     s.env = std::move(env);
     s.actions = s.env->Actions();
     for (const auto& a : s.actions) s.stop_tags.push_back(I.preset.ActionTags(a.name).close);
-    s.t_start = Now();
+    s.t_start = MonotonicSeconds();
     s.prompt = I.tok->Encode(s.env->Prompt());
     const int64_t P = static_cast<int64_t>(s.prompt.size());
     if (P == 0 || P + o.max_new_tokens_per_turn > o.slot_capacity) {
@@ -171,7 +170,7 @@ Status RolloutEngine::Run(TaskSource* tasks, const std::function<void(proto::Tra
     m->set_dependency(s.acct.dependency);
     m->set_turns(s.acct.turns);
     m->set_generated_tokens(s.acct.generated_tokens);
-    m->set_wall_seconds(Now() - s.t_start);
+    m->set_wall_seconds(MonotonicSeconds() - s.t_start);
     m->set_format_errors(t.format_errors_size());
     if (auto it = final_step.metrics.find("exact_match"); it != final_step.metrics.end()) m->set_exact_match(it->second);
     if (auto it = final_step.metrics.find("f1"); it != final_step.metrics.end()) m->set_f1(it->second);
@@ -387,7 +386,7 @@ Status RolloutEngine::Run(TaskSource* tasks, const std::function<void(proto::Tra
     choose(dec, out.logits.select(1, 0));
     MEM1_RETURN_IF_ERROR(refill());
   }
-  stats_.wall_seconds += Now() - run_start;
+  stats_.wall_seconds += MonotonicSeconds() - run_start;
   return Status::Ok();
 }
 

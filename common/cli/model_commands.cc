@@ -165,12 +165,7 @@ int RunInitModel(const InitModelArgs& a) {
   auto st = SaveHfModel(*model, a.out, a.dtype);
   if (!st.ok()) return ReportError(st);
   if (!a.tokenizer.empty()) {
-    namespace fs = std::filesystem;
-    const bool is_json = fs::path(a.tokenizer).extension() == ".json";
-    std::error_code ec;
-    fs::copy_file(a.tokenizer, a.out + (is_json ? "/tokenizer.json" : "/tokenizer.model"),
-                  fs::copy_options::overwrite_existing, ec);
-    if (ec) return ReportError(Internal("copying tokenizer: " + ec.message()));
+    if (auto t = CopyTokenizerInto(a.tokenizer, a.out); !t.ok()) return ReportError(t);
   }
   std::cout << "wrote " << a.out << " (" << (*model)->config().ParameterCount() << " parameters, seed "
             << config.runtime.seed << ")\n";

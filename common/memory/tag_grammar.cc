@@ -1,14 +1,8 @@
 #include "common/memory/tag_grammar.h"
+#include "common/util/strings.h"
 
 namespace mem1 {
 namespace {
-
-std::string Trim(const std::string& s) {
-  const char* ws = " \t\r\n";
-  const size_t b = s.find_first_not_of(ws);
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(ws) - b + 1);
-}
 
 size_t CountOccurrences(const std::string& text, const std::string& needle, size_t from) {
   size_t n = 0;
@@ -83,7 +77,7 @@ ParsedTurn ParseTurn(const std::string& text, const TagPreset& preset, const std
     return fail(TurnError::kUnclosedTag, "the internal state " + preset.state.open + " is never closed with " +
                                              preset.state.close + ".");
   }
-  r.state = Trim(text.substr(s_body, s_close - s_body));
+  r.state = TrimWhitespace(text.substr(s_body, s_close - s_body));
   const size_t after = s_close + preset.state.close.size();
   // An action tag inside the state does not count: only text after </IS> is the action.
   size_t total = 0;
@@ -112,7 +106,7 @@ ParsedTurn ParseTurn(const std::string& text, const TagPreset& preset, const std
   }
   r.action = found->name;
   r.terminal = found->terminal;
-  r.action_content = Trim(text.substr(body, close - body));
+  r.action_content = TrimWhitespace(text.substr(body, close - body));
   return r;
 }
 

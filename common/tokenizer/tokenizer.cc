@@ -38,6 +38,23 @@ Result<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path_in) {
   return LoadSentencePieceTokenizer(path);
 }
 
+Status CopyTokenizerInto(const std::string& tokenizer_path, const std::string& checkpoint_dir) {
+  namespace fs = std::filesystem;
+  std::string src = tokenizer_path;
+  if (fs::is_directory(src)) {
+    if (fs::exists(src + "/tokenizer.json")) src += "/tokenizer.json";
+    else if (fs::exists(src + "/tokenizer.model")) src += "/tokenizer.model";
+    else return NotFound(tokenizer_path + ": directory has no tokenizer.json or tokenizer.model");
+  }
+  if (!fs::is_regular_file(src)) return NotFound(src + ": no such tokenizer file");
+  const bool json = fs::path(src).extension() == ".json";
+  std::error_code ec;
+  fs::copy_file(src, checkpoint_dir + (json ? "/tokenizer.json" : "/tokenizer.model"), fs::copy_options::overwrite_existing,
+                ec);
+  if (ec) return Internal("copying tokenizer " + src + " to " + checkpoint_dir + ": " + ec.message());
+  return Status::Ok();
+}
+
 const std::vector<std::string>& EmbeddedSpecialTokens() {
   static const std::vector<std::string>* tokens = new std::vector<std::string>{
       "<IS>", "</IS>", "<query>", "</query>", "<answer>", "</answer>", "<info>", "</info>",

@@ -36,6 +36,11 @@ class Tokenizer {
 // tokenizer.json then tokenizer.model. NOT_FOUND / INVALID_ARGUMENT / UNIMPLEMENTED name the file.
 [[nodiscard]] Result<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path);
 
+// Copies a tokenizer (a tokenizer.json / .model file, or a directory holding one) into a
+// checkpoint directory as tokenizer.json or tokenizer.model, so the checkpoint is
+// self-contained. NOT_FOUND if there is no tokenizer at `tokenizer_path`.
+[[nodiscard]] Status CopyTokenizerInto(const std::string& tokenizer_path, const std::string& checkpoint_dir);
+
 // Backend constructors (usually reached through LoadTokenizer).
 [[nodiscard]] Result<std::unique_ptr<Tokenizer>> LoadHfBpeTokenizer(const std::string& json_text,
                                                                     const std::string& source);

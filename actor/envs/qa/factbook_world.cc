@@ -1,4 +1,5 @@
 #include "actor/envs/qa/factbook_world.h"
+#include "common/util/strings.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -23,20 +24,13 @@ std::string Text(const Json& j, std::initializer_list<const char*> path) {
   return "";
 }
 
-std::string Trim(std::string s) {
-  const char* ws = " \t\r\n";
-  const size_t b = s.find_first_not_of(ws);
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(ws) - b + 1);
-}
-
 // "Asuncion; note - ..." / "Paris (administrative)" -> "Asuncion" / "Paris".
 std::string CleanName(std::string s) {
   for (const char* cut : {";", "(", " note", ","}) {
     const size_t p = s.find(cut);
     if (p != std::string::npos) s = s.substr(0, p);
   }
-  return Trim(s);
+  return TrimWhitespace(s);
 }
 
 // "guarani (PYG) per US dollar - ..." -> "guarani".
@@ -46,7 +40,7 @@ std::string Currency(const std::string& exchange) {
   std::string c = exchange.substr(0, per);
   const size_t paren = c.find(" (");
   if (paren != std::string::npos) c = c.substr(0, paren);
-  c = Trim(c);
+  c = TrimWhitespace(c);
   if (c.find(':') != std::string::npos || c.size() > 40 || c.empty()) return "";
   return c;
 }
@@ -56,7 +50,7 @@ std::vector<std::string> OfficialLanguages(const std::string& text) {
   std::vector<std::string> out;
   static const std::regex re(R"(([A-Z][A-Za-z' -]+?) \(official[^)]*\))");
   for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it) {
-    std::string name = Trim((*it)[1].str());
+    std::string name = TrimWhitespace((*it)[1].str());
     const size_t comma = name.rfind(", ");
     if (comma != std::string::npos) name = name.substr(comma + 2);
     if (!name.empty() && std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
@@ -69,7 +63,7 @@ std::vector<std::string> Borders(const std::string& text) {
   std::vector<std::string> out;
   static const std::regex re(R"(([A-Z][A-Za-z.' ()-]*?) [0-9][0-9,.]* km)");
   for (auto it = std::sregex_iterator(text.begin(), text.end(), re); it != std::sregex_iterator(); ++it) {
-    std::string name = Trim((*it)[1].str());
+    std::string name = TrimWhitespace((*it)[1].str());
     if (!name.empty()) out.push_back(name);
   }
   return out;
@@ -118,7 +112,7 @@ Result<SyntheticWorld> GenerateFactbookWorld(const std::string& dir, uint64_t se
       continue;
     }
     Country c;
-    c.name = Trim(Text(j, {"Government", "Country name", "conventional short form"}));
+    c.name = TrimWhitespace(Text(j, {"Government", "Country name", "conventional short form"}));
     if (c.name.empty() || c.name == "none") {
       report->load.AddError(f, "no Government / Country name / conventional short form");
       continue;

@@ -3,18 +3,9 @@
 #include <algorithm>
 
 #include "actor/envs/qa/answer_metrics.h"
+#include "common/util/strings.h"
 
 namespace mem1 {
-namespace {
-
-std::string Trim(const std::string& s) {
-  const char* ws = " \t\r\n";
-  const size_t b = s.find_first_not_of(ws);
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(ws) - b + 1);
-}
-
-}  // namespace
 
 QaEnv::QaEnv(QaTask task, Retriever* retriever, const QaEnvOptions& options, const TagPreset& preset)
     : task_(std::move(task)), retriever_(retriever), options_(options), preset_(preset) {}
@@ -40,7 +31,7 @@ StepResult ScoreAnswers(const QaTask& task, const std::string& block, const QaEn
   size_t start = 0;
   while (true) {
     const size_t semi = block.find(';', start);
-    answers.push_back(Trim(block.substr(start, semi == std::string::npos ? std::string::npos : semi - start)));
+    answers.push_back(TrimWhitespace(block.substr(start, semi == std::string::npos ? std::string::npos : semi - start)));
     if (semi == std::string::npos) break;
     start = semi + 1;
   }

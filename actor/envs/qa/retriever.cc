@@ -1,4 +1,5 @@
 #include "actor/envs/qa/retriever.h"
+#include "common/util/strings.h"
 
 #include <xapian.h>
 
@@ -8,8 +9,6 @@
 
 namespace mem1 {
 namespace {
-
-double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // Lucene's default English stop set (33 words), as Anserini/pyserini's English analyzer uses.
 const Xapian::SimpleStopper& EnglishStopper() {
@@ -61,7 +60,7 @@ Status BuildIndex(const std::string& corpus, const std::string& out_dir, const I
   std::error_code ec;
   const uint64_t total_bytes = std::filesystem::file_size(corpus, ec);
   if (ec) return NotFound(corpus + ": cannot open corpus");
-  const double t0 = Now();
+  const double t0 = MonotonicSeconds();
   try {
     Xapian::WritableDatabase db(out_dir, Xapian::DB_CREATE_OR_OVERWRITE);
     Xapian::TermGenerator gen;
@@ -81,7 +80,7 @@ Status BuildIndex(const std::string& corpus, const std::string& out_dir, const I
       ++report->passages;
       bytes += p.contents.size() + p.id.size() + 30;
       if (options.commit_every > 0 && report->passages % options.commit_every == 0) db.commit();
-      const double now = Now();
+      const double now = MonotonicSeconds();
       if (options.progress && now - last_print > 0.5) {
         last_print = now;
         const double rate = report->passages / std::max(1e-9, now - t0);
@@ -97,7 +96,7 @@ Status BuildIndex(const std::string& corpus, const std::string& out_dir, const I
   } catch (const Xapian::Error& e) {
     return Internal(out_dir + ": Xapian: " + e.get_description());
   }
-  report->seconds = Now() - t0;
+  report->seconds = MonotonicSeconds() - t0;
   if (options.progress) {
     std::fprintf(stderr, "\rindexing: %lld passages in %.1f s (%.0f passages/s), %lld bad lines skipped\n",
                  static_cast<long long>(report->passages), report->seconds, report->passages / std::max(1e-9, report->seconds),
