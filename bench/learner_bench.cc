@@ -82,21 +82,14 @@ TrainResult Train(Communicator* comm, const LearnerBenchArgs& a) {
 double ForwardBackward(Qwen2ForCausalLM& model, const std::vector<MaskedSequence>& seqs, int64_t budget,
                        AttentionMode mode = AttentionMode::kBlockSparse) {
   const double t0 = MonotonicSeconds();
-  std::vector<const MaskedSequence*> cur;
-  int64_t max_len = 0;
-  auto flush = [&] {
-    if (cur.empty()) return;
+  std::vector<const MaskedSequence*> ptrs;
+  for (const auto& s : seqs) ptrs.push_back(&s);
+  for (const auto& batch : PackByLength(ptrs, budget)) {
+    std::vector<const MaskedSequence*> cur;
+    for (size_t i : batch) cur.push_back(ptrs[i]);
     auto sc = ScoreSequences(model, cur, std::vector<float>(cur.size(), 1.0f), false, mode);
     (sc.logp.sum() + sc.values.pow(2).sum()).backward();
-    cur.clear();
-    max_len = 0;
-  };
-  for (const auto& s : seqs) {
-    if (!cur.empty() && static_cast<int64_t>(cur.size() + 1) * std::max(max_len, s.length) > budget) flush();
-    cur.push_back(&s);
-    max_len = std::max(max_len, s.length);
   }
-  flush();
   return MonotonicSeconds() - t0;
 }
 

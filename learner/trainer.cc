@@ -20,28 +20,6 @@ namespace {
 
 constexpr int64_t kCheckpointFormatVersion = 1;
 
-// Groups sequence indices (sorted by length) into micro-batches of at most `budget` padded tokens.
-std::vector<std::vector<size_t>> PackByLength(const std::vector<const MaskedSequence*>& seqs, int64_t budget) {
-  std::vector<size_t> order(seqs.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return seqs[a]->length < seqs[b]->length; });
-  std::vector<std::vector<size_t>> batches;
-  std::vector<size_t> cur;
-  int64_t max_len = 0;
-  for (size_t idx : order) {
-    const int64_t len = seqs[idx]->length;
-    if (!cur.empty() && static_cast<int64_t>(cur.size() + 1) * std::max(max_len, len) > budget) {
-      batches.push_back(std::move(cur));
-      cur.clear();
-      max_len = 0;
-    }
-    cur.push_back(idx);
-    max_len = std::max(max_len, len);
-  }
-  if (!cur.empty()) batches.push_back(std::move(cur));
-  return batches;
-}
-
 }  // namespace
 
 TokenScores ScoreSequences(Qwen2ForCausalLM& model, const std::vector<const MaskedSequence*>& seqs,
@@ -109,6 +87,27 @@ TokenScores ScoreSequences(Qwen2ForCausalLM& model, const std::vector<const Mask
   out.values = LinearForward(h.to(model->value_head->weight.scalar_type()), model->value_head).squeeze(-1).to(torch::kFloat32);
   if (with_entropy) out.entropy = -(logp_all.exp() * logp_all).sum(-1);
   return out;
+}
+
+std::vector<std::vector<size_t>> PackByLength(const std::vector<const MaskedSequence*>& seqs, int64_t budget) {
+  std::vector<size_t> order(seqs.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return seqs[a]->length < seqs[b]->length; });
+  std::vector<std::vector<size_t>> batches;
+  std::vector<size_t> cur;
+  int64_t max_len = 0;
+  for (size_t idx : order) {
+    const int64_t len = seqs[idx]->length;
+    if (!cur.empty() && static_cast<int64_t>(cur.size() + 1) * std::max(max_len, len) > budget) {
+      batches.push_back(std::move(cur));
+      cur.clear();
+      max_len = 0;
+    }
+    cur.push_back(idx);
+    max_len = std::max(max_len, len);
+  }
+  if (!cur.empty()) batches.push_back(std::move(cur));
+  return batches;
 }
 
 Trainer::Trainer(Qwen2ForCausalLM policy, const LearnerOptions& options, Communicator* comm)

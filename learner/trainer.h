@@ -61,6 +61,10 @@ TokenScores ScoreSequences(Qwen2ForCausalLM& model, const std::vector<const Mask
                            const std::vector<float>& temperatures, bool with_entropy,
                            AttentionMode mode = AttentionMode::kBlockSparse);
 
+// Groups sequence indices, sorted by length, into micro-batches of at most `budget` padded
+// tokens (rows x longest row); a sequence longer than the budget gets a batch of its own.
+std::vector<std::vector<size_t>> PackByLength(const std::vector<const MaskedSequence*>& seqs, int64_t budget);
+
 class Trainer {
  public:
   // `comm` must outlive the trainer. For PPO/GRPO with kl_coef > 0 a frozen copy of the

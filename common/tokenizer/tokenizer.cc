@@ -16,15 +16,21 @@
 extern char** environ;
 
 namespace mem1 {
+namespace {
+
+// A tokenizer file, or the tokenizer.json / tokenizer.model inside a directory.
+Result<std::string> ResolveTokenizerFile(const std::string& path) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(path)) return path;
+  if (fs::exists(path + "/tokenizer.json")) return path + "/tokenizer.json";
+  if (fs::exists(path + "/tokenizer.model")) return path + "/tokenizer.model";
+  return NotFound(path + ": directory has no tokenizer.json or tokenizer.model");
+}
+
+}  // namespace
 
 Result<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path_in) {
-  namespace fs = std::filesystem;
-  std::string path = path_in;
-  if (fs::is_directory(path)) {
-    if (fs::exists(path + "/tokenizer.json")) path += "/tokenizer.json";
-    else if (fs::exists(path + "/tokenizer.model")) path += "/tokenizer.model";
-    else return NotFound(path_in + ": directory has no tokenizer.json or tokenizer.model");
-  }
+  MEM1_ASSIGN_OR_RETURN(std::string path, ResolveTokenizerFile(path_in));
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFound(path + ": cannot open tokenizer file");
   char first = 0;
@@ -40,12 +46,7 @@ Result<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path_in) {
 
 Status CopyTokenizerInto(const std::string& tokenizer_path, const std::string& checkpoint_dir) {
   namespace fs = std::filesystem;
-  std::string src = tokenizer_path;
-  if (fs::is_directory(src)) {
-    if (fs::exists(src + "/tokenizer.json")) src += "/tokenizer.json";
-    else if (fs::exists(src + "/tokenizer.model")) src += "/tokenizer.model";
-    else return NotFound(tokenizer_path + ": directory has no tokenizer.json or tokenizer.model");
-  }
+  MEM1_ASSIGN_OR_RETURN(std::string src, ResolveTokenizerFile(tokenizer_path));
   if (!fs::is_regular_file(src)) return NotFound(src + ": no such tokenizer file");
   const bool json = fs::path(src).extension() == ".json";
   std::error_code ec;
