@@ -1,0 +1,34 @@
+// Scripted WebShop players over a session (no model, no tokens):
+//   - ExpertAction: searches with the instruction's keywords, opens the result whose title
+//     best matches the instruction (and fits the price limit), selects each goal option the
+//     item offers (best fuzzy match, one click per turn), then buys. It reads the goal's
+//     options (oracle), never the goal's ASIN: it can pick the wrong product.
+//   - ExpertState: the MEM1 internal state it keeps (instruction, query, chosen product,
+//     options selected, next step).
+//   - RandomAction: a uniformly random available action (search with random instruction
+//     words on the search page); the baseline the expert is compared with.
+// Thread safety: pure functions of the session (RandomAction uses the caller's rng).
+#ifndef MEM1_ACTOR_ENVS_WEBSHOP_EXPERT_H_
+#define MEM1_ACTOR_ENVS_WEBSHOP_EXPERT_H_
+
+#include <random>
+#include <string>
+
+#include "actor/envs/webshop/webshop_env.h"
+
+namespace mem1::webshop {
+
+// The keyword query the expert searches: the instruction without filler words and the price
+// clause.
+std::string ExpertQuery(const std::string& instruction);
+std::string ExpertAction(const WebShopSession& s);
+std::string ExpertState(const WebShopSession& s);
+std::string RandomAction(const WebShopSession& s, std::mt19937_64& rng);
+
+// Plays one episode with `policy` ("expert" or "random") directly on an env (no model): the
+// final reward. Used by tests, `mem1 webshop play` and the benchmark.
+double PlayEpisode(WebShopEnv* env, bool expert, std::mt19937_64* rng, int max_actions);
+
+}  // namespace mem1::webshop
+
+#endif  // MEM1_ACTOR_ENVS_WEBSHOP_EXPERT_H_

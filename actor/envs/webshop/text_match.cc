@@ -1,0 +1,261 @@
+#include "actor/envs/webshop/text_match.h"
+
+#include <unicode/uchar.h>
+
+#include <algorithm>
+#include <cfenv>
+#include <cmath>
+#include <set>
+#include <unordered_set>
+
+namespace mem1::webshop {
+namespace {
+
+// UTF-8 -> code points (an invalid byte becomes U+FFFD, as Python's "replace" would).
+std::u32string Decode(const std::string& s) {
+  std::u32string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = s[i];
+    const int n = c < 0x80 ? 0 : (c >> 5) == 6 ? 1 : (c >> 4) == 14 ? 2 : (c >> 3) == 30 ? 3 : -1;
+    if (n < 0) {
+      out.push_back(0xFFFD);
+      ++i;
+      continue;
+    }
+    char32_t cp = n == 0 ? c : n == 1 ? (c & 0x1F) : n == 2 ? (c & 0x0F) : (c & 0x07);
+    bool ok = true;
+    for (int k = 1; k <= n; ++k) {
+      if (i + k >= s.size() || (static_cast<unsigned char>(s[i + k]) >> 6) != 2) {
+        ok = false;
+        break;
+      }
+      cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+    }
+    if (!ok) {
+      out.push_back(0xFFFD);
+      ++i;
+      continue;
+    }
+    out.push_back(cp);
+    i += n + 1;
+  }
+  return out;
+}
+
+std::string Encode(const std::u32string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char32_t c : s) {
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c));
+    } else if (c < 0x800) {
+      out.push_back(static_cast<char>(0xC0 | (c >> 6)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    } else if (c < 0x10000) {
+      out.push_back(static_cast<char>(0xE0 | (c >> 12)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    } else {
+      out.push_back(static_cast<char>(0xF0 | (c >> 18)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+      out.push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    }
+  }
+  return out;
+}
+
+char32_t Lower(char32_t c) {
+  if (c < 0x80) return (c >= 'A' && c <= 'Z') ? c + 32 : c;
+  return static_cast<char32_t>(u_tolower(static_cast<UChar32>(c)));
+}
+
+// Python's \w for str patterns: alphanumeric or underscore.
+bool IsWord(char32_t c) {
+  if (c < 0x80) return std::isalnum(static_cast<int>(c)) || c == '_';
+  return u_isalnum(static_cast<UChar32>(c));
+}
+
+bool IsSpace(char32_t c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v' ||
+         (c >= 0x80 && u_isUWhiteSpace(static_cast<UChar32>(c)));
+}
+
+size_t Lcs(const std::u32string& a, const std::u32string& b) {
+  if (a.empty() || b.empty()) return 0;
+  std::vector<size_t> prev(b.size() + 1, 0), cur(b.size() + 1, 0);
+  for (size_t i = 1; i <= a.size(); ++i) {
+    for (size_t j = 1; j <= b.size(); ++j) {
+      cur[j] = a[i - 1] == b[j - 1] ? prev[j - 1] + 1 : std::max(prev[j], cur[j - 1]);
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+// Python int(round(x)): round half to even.
+int PyRound(double x) {
+  const int old = std::fegetround();
+  std::fesetround(FE_TONEAREST);
+  const double r = std::nearbyint(x);
+  std::fesetround(old);
+  return static_cast<int>(r);
+}
+
+int RatioCp(const std::u32string& a, const std::u32string& b) {
+  if (a == b) return 100;  // thefuzz check_for_equivalence (before the empty check)
+  if (a.empty() || b.empty()) return 0;
+  const double total = static_cast<double>(a.size() + b.size());
+  return PyRound(100.0 * (2.0 * static_cast<double>(Lcs(a, b)) / total));
+}
+
+std::u32string Strip(const std::u32string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && IsSpace(s[b])) ++b;
+  while (e > b && IsSpace(s[e - 1])) --e;
+  return s.substr(b, e - b);
+}
+
+std::vector<std::u32string> SplitWs(const std::u32string& s) {
+  std::vector<std::u32string> out;
+  std::u32string cur;
+  for (char32_t c : s) {
+    if (IsSpace(c)) {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else {
+      cur.push_back(c);
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+std::u32string Join(const std::set<std::u32string>& parts) {
+  std::u32string out;
+  for (const auto& p : parts) {
+    if (!out.empty()) out.push_back(U' ');
+    out += p;
+  }
+  return out;
+}
+
+std::u32string FullProcessCp(const std::string& s) {
+  std::u32string out;
+  for (char32_t c : Decode(s)) {
+    if (c >= 128 && c <= 255) continue;  // asciionly(): drops code points 128..255
+    out.push_back(IsWord(c) ? Lower(c) : U' ');
+  }
+  return Strip(out);
+}
+
+}  // namespace
+
+std::string Utf8Lower(const std::string& s) {
+  bool ascii = true;
+  for (unsigned char c : s) ascii &= c < 0x80;
+  if (ascii) {
+    std::string out = s;
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  }
+  std::u32string cp = Decode(s);
+  for (char32_t& c : cp) c = Lower(c);
+  return Encode(cp);
+}
+
+std::string FuzzFullProcess(const std::string& s) { return Encode(FullProcessCp(s)); }
+
+int FuzzRatio(const std::string& a, const std::string& b) { return RatioCp(Decode(a), Decode(b)); }
+
+int FuzzTokenSetRatio(const std::string& a, const std::string& b) {
+  const std::u32string p1 = FullProcessCp(a), p2 = FullProcessCp(b);
+  if (p1.empty() || p2.empty()) return 0;
+  std::set<std::u32string> t1, t2;
+  for (auto& t : SplitWs(p1)) t1.insert(t);
+  for (auto& t : SplitWs(p2)) t2.insert(t);
+  std::set<std::u32string> inter, d12, d21;
+  for (const auto& t : t1) (t2.count(t) ? inter : d12).insert(t);
+  for (const auto& t : t2) if (!t1.count(t)) d21.insert(t);
+  const std::u32string sect = Join(inter);
+  const std::u32string c12 = Strip(sect + U" " + Join(d12));
+  const std::u32string c21 = Strip(sect + U" " + Join(d21));
+  const std::u32string s = Strip(sect);
+  return std::max({RatioCp(s, c12), RatioCp(s, c21), RatioCp(c12, c21)});
+}
+
+const std::vector<std::string>& ColorSet() {
+  static const std::vector<std::string> kColors = {
+      "alabaster", "apricot", "aqua", "ash", "asphalt", "azure", "banana", "beige", "black", "blue", "blush",
+      "bordeaux", "bronze", "brown", "burgundy", "camel", "camo", "caramel", "champagne", "charcoal", "cheetah",
+      "chestnut", "chocolate", "christmas", "coffee", "cognac", "copper", "coral", "cranberry", "cream", "crystal",
+      "dark", "denim", "eggplant", "elephant", "espresso", "fuchsia", "gold", "granite", "grape", "graphite",
+      "grass", "gray", "green", "grey", "heather", "indigo", "ivory", "ivy", "khaki", "lavender", "lemon",
+      "leopard", "light", "lilac", "lime", "magenta", "maroon", "mauve", "merlot", "midnight", "mint", "mocha",
+      "multicolor", "mushroom", "mustard", "natural", "navy", "nude", "olive", "orange", "peach", "pewter", "pink",
+      "plum", "purple", "rainbow", "red", "rose", "royal", "rust", "sand", "sapphire", "seashell", "silver",
+      "skull", "slate", "steel", "stone", "stonewash", "sunflower", "tan", "taupe", "teal", "tiger", "turquoise",
+      "violet", "walnut", "wheat", "white", "wine", "yellow"};
+  return kColors;
+}
+
+std::string NormalizeColor(const std::string& s) {
+  for (const auto& c : ColorSet()) {
+    if (s.find(c) != std::string::npos) return c;
+  }
+  return s;
+}
+
+std::vector<std::string> TypeNouns(const std::string& name) {
+  // Closed-class words (determiners, pronouns, prepositions, conjunctions, auxiliaries,
+  // particles), frequent product-title adjectives/adverbs/verbs, and units spaCy tags as
+  // something other than NOUN/PROPN in titles.
+  static const std::unordered_set<std::string> kNotNoun = [] {
+    std::unordered_set<std::string> s = {
+        "a", "an", "the", "this", "that", "these", "those", "each", "every", "all", "any", "some", "no", "both",
+        "i", "me", "my", "we", "our", "you", "your", "he", "she", "it", "its", "they", "them", "their", "his", "her",
+        "of", "for", "with", "without", "in", "on", "at", "by", "from", "to", "into", "onto", "over", "under", "up",
+        "down", "out", "off", "about", "above", "below", "between", "through", "during", "per", "via", "as", "like",
+        "than", "and", "or", "but", "nor", "so", "yet", "plus", "&", "is", "are", "was", "were", "be", "been",
+        "being", "am", "do", "does", "did", "has", "have", "had", "can", "could", "will", "would", "should", "may",
+        "might", "must", "not", "very", "too", "also", "more", "most", "less", "only", "just", "s", "t", "x",
+        // adjectives / adverbs / participles common in titles
+        "new", "natural", "organic", "long", "short", "soft", "hard", "large", "small", "medium", "mini", "big",
+        "little", "extra", "heavy", "lightweight", "waterproof", "portable", "wireless", "compatible", "adjustable",
+        "professional", "premium", "durable", "comfortable", "cute", "classic", "casual", "vintage", "modern",
+        "fresh", "free", "high", "low", "best", "easy", "perfect", "super", "ultra", "anti", "non", "multi", "full",
+        "pure", "sensitive", "dry", "oily", "daily", "hot", "cold", "warm", "slim", "quick", "fast", "wide",
+        "thick", "thin", "strong", "gentle", "healthy", "delicious", "sweet", "salty", "spicy", "real", "great",
+        "good", "fine", "smooth", "shiny", "clear", "safe", "stylish", "elegant", "fashionable", "sexy", "loose",
+        "tight", "slim", "regular", "original", "authentic", "handmade", "reusable", "rechargeable", "electric",
+        "digital", "smart", "mens", "womens", "men", "women", "unisex", "kids", "baby", "adult", "sturdy",
+        "easy", "cleaning", "made", "use", "used", "using", "fits", "fit", "including", "includes", "included",
+        "ready", "perfect", "ideal", "suitable", "assorted", "mixed", "pack", "count", "ounce", "ounces", "oz",
+        "inch", "inches", "lb", "lbs", "pound", "pounds", "ml", "fl", "g", "kg", "cm", "mm", "ft", "feet"};
+    for (const auto& c : ColorSet()) s.insert(c);
+    return s;
+  }();
+  std::vector<std::string> out;
+  std::u32string cur;
+  auto flush = [&] {
+    if (cur.empty()) return;
+    bool digit = false;
+    for (char32_t c : cur) digit |= (c < 0x80 && std::isdigit(static_cast<int>(c))) || (c >= 0x80 && u_isdigit(c));
+    const std::string w = Encode(cur);
+    cur.clear();
+    if (digit || w.size() < 2 || kNotNoun.count(w)) return;
+    out.push_back(w);
+  };
+  for (char32_t c : Decode(name)) {
+    if (c == '_' || !IsWord(c)) {
+      flush();
+    } else {
+      cur.push_back(Lower(c));
+    }
+  }
+  flush();
+  return out;
+}
+
+}  // namespace mem1::webshop
