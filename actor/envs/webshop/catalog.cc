@@ -259,6 +259,7 @@ Status LoadCatalog(const CatalogOptions& o, Catalog* cat, CatalogReport* report)
   // Attributes (and synthetic instructions), keyed by asin.
   struct AttrRecord {
     std::vector<std::string> attributes;
+    bool has_attributes = false;  // the key is present (an empty list stays empty, as WebShop)
     bool has_instruction = false;
     std::string instruction;
     std::vector<std::string> instruction_attributes;
@@ -272,8 +273,9 @@ Status LoadCatalog(const CatalogOptions& o, Catalog* cat, CatalogReport* report)
     if (!v.is_object()) return report->goals.AddError(where, "not a JSON object");
     AttrRecord r;
     std::string e;
-    if (v.contains("attributes") && !(e = GetStringList(v, "attributes", &r.attributes)).empty()) {
-      return report->goals.AddError(where, e);
+    if (v.contains("attributes")) {
+      if (!(e = GetStringList(v, "attributes", &r.attributes)).empty()) return report->goals.AddError(where, e);
+      r.has_attributes = true;
     }
     if (v.contains("instruction") && !v["instruction"].is_null()) {
       if (!(e = GetString(v, "instruction", &r.instruction)).empty()) return report->goals.AddError(where, e);
@@ -341,7 +343,7 @@ Status LoadCatalog(const CatalogOptions& o, Catalog* cat, CatalogReport* report)
       return report->products.AddError(where, "repeated asin");
     }
     auto a = attrs.find(p.asin);
-    if (a != attrs.end() && !a->second.attributes.empty()) {
+    if (a != attrs.end() && a->second.has_attributes) {
       p.attributes = a->second.attributes;
     } else {
       p.attributes = {"DUMMY_ATTR"};
