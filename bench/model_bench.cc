@@ -148,6 +148,7 @@ void RegisterModelBench(CLI::App* bench) {
 void RegisterRolloutBench(CLI::App* bench);  // rollout_bench.cc
 void RegisterLearnerBench(CLI::App* bench);  // learner_bench.cc
 void RegisterRetrievalBench(CLI::App* bench);  // retrieval_bench.cc
+void RegisterWebShopBench(CLI::App* bench);    // webshop_bench.cc
 
 void RegisterBenchCommands(CLI::App* app) {
   auto* bench = app->add_subcommand("bench", "Benchmarks (print measured figures and ratios to a same-run baseline)");
@@ -156,6 +157,7 @@ void RegisterBenchCommands(CLI::App* app) {
   RegisterRolloutBench(bench);
   RegisterLearnerBench(bench);
   RegisterRetrievalBench(bench);
+  RegisterWebShopBench(bench);
 }
 
 }  // namespace mem1

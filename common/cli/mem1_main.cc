@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   mem1::RegisterTokenizerCommands(&app);
   mem1::RegisterBenchCommands(&app);
   mem1::RegisterQaCommands(&app);
+  mem1::RegisterWebShopCommands(&app);
   mem1::RegisterLearnerCommands(&app);
   try {
     app.parse(argc, argv);
