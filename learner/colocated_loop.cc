@@ -7,6 +7,7 @@
 
 #include "actor/envs/qa/qa_env.h"
 #include "actor/envs/qa/qa_expert.h"
+#include "actor/envs/webshop/webshop_policy.h"
 #include "actor/rollout/rollout_engine.h"
 #include "common/model/model_io.h"
 #include "common/tokenizer/tokenizer.h"
@@ -27,21 +28,46 @@ Status RunColocatedTraining(const Mem1Config& config, const std::string& resume,
     return InvalidArgument("tokenizer " + tok_path + " has " + std::to_string(tok->vocab_size()) +
                            " tokens, more than the model's vocab_size " + std::to_string(model->config().vocab_size));
   }
-  // Environment data.
-  const std::string data = config.env.qa.data_dir;
+  // Environment data: QA (questions + passage index) or WebShop (catalog + product index).
   std::vector<QaItem> train;
-  LoadReport report;
-  MEM1_RETURN_IF_ERROR(ReadQaFile(data + "/train.jsonl", &train, &report));
-  if (static_cast<int32_t>(train.size()) < config.env.qa.objectives) {
-    return InvalidArgument(data + "/train.jsonl: " + std::to_string(train.size()) + " usable questions, fewer than " +
-                           "env.qa.objectives = " + std::to_string(config.env.qa.objectives));
-  }
-  MEM1_ASSIGN_OR_RETURN(std::unique_ptr<Retriever> retriever, OpenXapianRetriever(data + "/index"));
+  std::unique_ptr<Retriever> retriever;
+  webshop::Catalog catalog;
   QaEnvOptions env_opts;
-  env_opts.top_k = config.env.qa.top_k;
-  env_opts.mean_reward = config.env.qa.mean_reward;
-  env_opts.format_penalty = config.env.qa.format_penalty;
-  env_opts.preset = a.preset;
+  webshop::WebShopEnvOptions ws_opts;
+  std::vector<size_t> ws_goals;
+  if (config.env.name == "webshop") {
+    const auto& w = config.env.webshop;
+    webshop::CatalogOptions co;
+    co.data_dir = w.data_dir;
+    co.human_goals = w.human_goals;
+    co.max_products = w.max_products;
+    co.seed = static_cast<uint64_t>(w.catalog_seed);
+    webshop::CatalogReport cr;
+    MEM1_RETURN_IF_ERROR(webshop::LoadCatalog(co, &catalog, &cr));
+    LOG(INFO) << "webshop: " << catalog.products.size() << " products, " << catalog.goals.size() << " goals ("
+              << cr.products.skipped << " products skipped)";
+    MEM1_ASSIGN_OR_RETURN(retriever, webshop::OpenProductIndex(catalog, w.data_dir + "/index"));
+    MEM1_ASSIGN_OR_RETURN(webshop::Split split, webshop::ParseSplit(w.split));
+    ws_goals = webshop::SplitGoals(catalog.goals.size(), split);
+    if (ws_goals.empty()) return InvalidArgument(w.data_dir + ": env.webshop.split " + w.split + " has no goals");
+    ws_opts.max_steps = w.max_steps;
+    ws_opts.list_actions = w.list_actions;
+    ws_opts.search_anywhere = w.search_anywhere;
+    ws_opts.preset = a.preset;
+  } else {
+    const std::string data = config.env.qa.data_dir;
+    LoadReport report;
+    MEM1_RETURN_IF_ERROR(ReadQaFile(data + "/train.jsonl", &train, &report));
+    if (static_cast<int32_t>(train.size()) < config.env.qa.objectives) {
+      return InvalidArgument(data + "/train.jsonl: " + std::to_string(train.size()) + " usable questions, fewer than " +
+                             "env.qa.objectives = " + std::to_string(config.env.qa.objectives));
+    }
+    MEM1_ASSIGN_OR_RETURN(retriever, OpenXapianRetriever(data + "/index"));
+    env_opts.top_k = config.env.qa.top_k;
+    env_opts.mean_reward = config.env.qa.mean_reward;
+    env_opts.format_penalty = config.env.qa.format_penalty;
+    env_opts.preset = a.preset;
+  }
 
   Trainer trainer(model, l, comm);
   if (!resume.empty()) {
@@ -51,9 +77,18 @@ Status RunColocatedTraining(const Mem1Config& config, const std::string& resume,
   }
   // Tasks: one deterministic stream per rank; the cursor counts tasks drawn per rank, so a
   // resumed run continues exactly where the checkpoint left off (no replay, no skip).
-  QaTaskSource stream(train, config.env.qa.objectives, config.runtime.seed + 7919 * comm->rank(), -1, retriever.get(),
-                      env_opts);
-  for (int64_t i = 0; i < trainer.data_cursor(); ++i) stream.NextTask();
+  const uint64_t stream_seed = config.runtime.seed + 7919 * comm->rank();
+  std::unique_ptr<TaskSource> stream;
+  std::unique_ptr<ScriptedPolicy> expert;
+  if (config.env.name == "webshop") {
+    stream = std::make_unique<webshop::WebShopTaskSource>(&catalog, retriever.get(), ws_goals, false, stream_seed, -1,
+                                                         ws_opts);
+    expert = std::make_unique<webshop::WebShopExpertPolicy>(a.preset);
+  } else {
+    stream = std::make_unique<QaTaskSource>(train, config.env.qa.objectives, stream_seed, -1, retriever.get(), env_opts);
+    expert = std::make_unique<QaExpert>(a.preset);
+  }
+  for (int64_t i = 0; i < trainer.data_cursor(); ++i) stream->Next();
 
   RolloutOptions ro;
   MEM1_ASSIGN_OR_RETURN(ro.policy, ContextPolicy::Parse(a.context_policy));
@@ -70,7 +105,6 @@ Status RunColocatedTraining(const Mem1Config& config, const std::string& resume,
   ro.actor_id = "learner-rank-" + std::to_string(comm->rank());
   RolloutEngine engine(model, tok.get(), ro);
   const bool sft = l.ppo.algorithm == "sft";
-  QaExpert expert(a.preset);
   const int per_rank = (l.global_batch + comm->world_size() - 1) / comm->world_size();
   const int64_t last_step = steps_override > 0 ? std::min<int64_t>(l.total_steps, trainer.step() + steps_override)
                                                : l.total_steps;
@@ -80,17 +114,17 @@ Status RunColocatedTraining(const Mem1Config& config, const std::string& resume,
     // Rollouts for this step.
     class Batch : public TaskSource {
      public:
-      Batch(QaTaskSource* s, int n) : s_(s), n_(n) {}
+      Batch(TaskSource* s, int n) : s_(s), n_(n) {}
       std::unique_ptr<Environment> Next() override { return n_-- > 0 ? s_->Next() : nullptr; }
      private:
-      QaTaskSource* s_;
+      TaskSource* s_;
       int n_;
-    } batch(&stream, per_rank);
+    } batch(stream.get(), per_rank);
     engine.set_policy_version(trainer.policy_version());
     model->eval();
     std::vector<proto::Trajectory> mine;
     MEM1_RETURN_IF_ERROR(engine.Run(&batch, [&](proto::Trajectory&& t) { mine.push_back(std::move(t)); },
-                                    sft ? &expert : nullptr));
+                                    sft ? expert.get() : nullptr));
     trainer.set_data_cursor(trainer.data_cursor() + per_rank);
     // Gather the global batch.
     std::string bytes;
@@ -119,9 +153,10 @@ Status RunColocatedTraining(const Mem1Config& config, const std::string& resume,
         off += 8 + n;
       }
     }
-    double em = 0, peak = 0, turns = 0, format_errors = 0;
+    double em = 0, peak = 0, turns = 0, format_errors = 0, success = 0;
     for (const auto& t : global) {
       em += t.metrics().exact_match();
+      if (auto it = t.reward_components().find("webshop_success"); it != t.reward_components().end()) success += it->second;
       peak += t.metrics().peak_tokens();
       turns += t.metrics().turns();
       format_errors += t.metrics().format_errors();
@@ -131,7 +166,7 @@ Status RunColocatedTraining(const Mem1Config& config, const std::string& resume,
     const StepStats st = trainer.Step(global);
     if (comm->rank() == 0) {
       nlohmann::json j = {{"step", st.step}, {"policy_version", st.policy_version}, {"episodes", global.size()},
-                          {"reward_mean", st.reward_mean}, {"exact_match_mean", em / n}, {"peak_tokens_mean", peak / n},
+                          {"reward_mean", st.reward_mean}, {"exact_match_mean", em / n}, {"success_mean", success / n}, {"peak_tokens_mean", peak / n},
                           {"turns_mean", turns / n}, {"format_errors_mean", format_errors / n}, {"loss", st.loss},
                           {"policy_loss", st.policy_loss}, {"value_loss", st.value_loss}, {"entropy", st.entropy},
                           {"kl", st.kl}, {"clip_fraction", st.clip_fraction}, {"grad_norm", st.grad_norm},

@@ -259,7 +259,7 @@ void BindAll(Binder& b, Mem1Config& c) {
     s.Bool("end_on_format_error", &a.end_on_format_error);
   });
   b.Section("env", [&](Binder& s) {
-    s.String("name", &c.env.name, {"qa"});
+    s.String("name", &c.env.name, {"qa", "webshop"});
     s.Section("qa", [&](Binder& q) {
       auto& e = c.env.qa;
       q.String("data_dir", &e.data_dir);
@@ -267,6 +267,17 @@ void BindAll(Binder& b, Mem1Config& c) {
       q.Integer("top_k", &e.top_k, 1, 1000);
       q.Bool("mean_reward", &e.mean_reward);
       q.Real("format_penalty", &e.format_penalty, 0.0, 1e6);
+    });
+    s.Section("webshop", [&](Binder& w) {
+      auto& e = c.env.webshop;
+      w.String("data_dir", &e.data_dir);
+      w.Bool("human_goals", &e.human_goals);
+      w.String("split", &e.split, {"train", "dev", "test", "all"});
+      w.Integer("max_steps", &e.max_steps, 1, 1 << 16);
+      w.Bool("list_actions", &e.list_actions);
+      w.Bool("search_anywhere", &e.search_anywhere);
+      w.Integer("max_products", &e.max_products, -1, int64_t{1} << 40);
+      w.Integer("catalog_seed", &e.catalog_seed, 0, int64_t{1} << 62);
     });
   });
   b.Section("learner", [&](Binder& s) {

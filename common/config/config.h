@@ -83,9 +83,21 @@ struct QaEnvConfig {
   double format_penalty = 0.0;            // for a missing answer block or a wrong answer count
 };
 
+struct WebShopEnvConfig {
+  std::string data_dir = "runs/data/webshop";  // items_*.json + index/ (mem1 datagen webshop, or WebShop's data + mem1 webshop index)
+  bool human_goals = true;        // WebShop's text env default; false: synthetic goals (instruction x options)
+  std::string split = "train";    // train | dev | test | all (WebShop's goal index ranges)
+  int32_t max_steps = 15;         // actions per episode before it ends unbought (reward 0)
+  bool list_actions = true;       // observations end with "Available actions: ..."
+  bool search_anywhere = false;   // search[...] valid on every page (WebShop's text env accepts it)
+  int64_t max_products = -1;      // load only the first N products (-1 = all)
+  int64_t catalog_seed = 233;     // simulated prices, price limits, goal shuffle
+};
+
 struct EnvOptions {
-  std::string name = "qa";  // qa (webshop lands with its issue)
+  std::string name = "qa";  // qa | webshop
   QaEnvConfig qa;
+  WebShopEnvConfig webshop;
 };
 
 // PPO / GRPO / SFT hyper-parameters. Defaults follow the MEM1 paper's recipe.

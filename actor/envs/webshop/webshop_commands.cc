@@ -150,7 +150,7 @@ int RunPlay(const PlayArgs& a) {
 struct EvalArgs {
   DataArgs data;
   std::string checkpoint, tokenizer, split = "test", policies = "mem1,full", preset = "paper";
-  int64_t episodes = 16, batch = 8, max_new_tokens = 128;
+  int64_t episodes = 16, batch = 8, max_new_tokens = 160;
   int32_t max_turns = 15, threads = 0;
   uint64_t seed = 7;
   bool expert = false;

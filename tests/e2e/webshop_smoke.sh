@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# WebShop end to end: synthetic catalog -> index -> expert/random play -> WebShop-format
+# fixture load + index -> tokenizer -> init-model -> SFT on expert trajectories with the
+# colocated learner (env.name=webshop) -> mem1 webshop eval (expert through the engine, and the
+# trained model) -> bad input errors.
+# Usage: webshop_smoke.sh BIN_DIR SOURCE_DIR
+set -uo pipefail
+BIN="$1"; SRC="$2"
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+fails=0; passes=0
+ok()  { passes=$((passes+1)); echo "PASS: $1"; }
+bad() { fails=$((fails+1)); echo "FAIL: $1"; }
+run() { local n="$1"; shift; if "$@" >"$T/out" 2>"$T/err"; then ok "$n"; else bad "$n (exit $?)"; tail -20 "$T/err"; fi; }
+
+run "datagen webshop" "$BIN/mem1" datagen webshop --products 400 --seed 3 --out "$T/ws"
+[ -f "$T/ws/items_shuffle.json" ] && [ -f "$T/ws/items_ins_v2.json" ] && [ -f "$T/ws/items_human_ins.json" ] \
+  && [ -f "$T/ws/index/mem1_webshop_stamp" ] && ok "WebShop files + index written" || bad "datagen outputs"
+run "play expert" "$BIN/mem1" webshop play --data "$T/ws" --player expert --episodes 40
+E=$(grep -o 'mean reward [0-9.]*' "$T/out" | awk '{print $3}')
+awk -v e="$E" 'BEGIN{exit !(e >= 0.8)}' && ok "expert mean reward $E >= 0.8" || bad "expert reward $E"
+run "play random" "$BIN/mem1" webshop play --data "$T/ws" --player random --episodes 40
+R=$(grep -o 'mean reward [0-9.]*' "$T/out" | awk '{print $3}')
+awk -v e="$E" -v r="$R" 'BEGIN{exit !(r < e - 0.4)}' && ok "random $R far below expert $E" || bad "random $R vs expert $E"
+# WebShop's own file names and schema (fixture with malformed records).
+mkdir -p "$T/real" && cp "$SRC"/tests/fixtures/webshop/items_*.json "$T/real/"
+run "index real-format fixture" "$BIN/mem1" webshop index --data "$T/real" --quiet
+grep -q "14 products, 3 goals (human).*skipped 6 products" "$T/out" && ok "fixture: 6 malformed products reported and skipped" \
+  || bad "fixture load line: $(head -1 "$T/out")"
+run "play on fixture" "$BIN/mem1" webshop play --data "$T/real" --split all --episodes 3
+# Tokenizer + tiny policy + SFT on expert trajectories.
+python3 -c "
+import json,sys
+for p in json.load(open('$T/ws/items_shuffle.json')): print(p['name']); print(p['full_description'])
+for v in json.load(open('$T/ws/items_human_ins.json')).values():
+  for h in v: print(h['instruction'])
+" > "$T/text.txt"
+printf 'search[ click[ buy now ] back to search next > < prev [SEP] Instruction: Available actions <IS> </IS> <action> </action> <info> </info>\n%.0s' $(seq 50) >> "$T/text.txt"
+run "tokenizer train" "$BIN/mem1" tokenizer train --corpus "$T/text.txt" --out "$T/tok" --vocab-size 900
+COMMON=(--config "$SRC/configs/webshop.yaml" --set run.dir="$T/run" --set model.init.num_hidden_layers=2
+        --set model.init.hidden_size=64 --set model.init.intermediate_size=128 --set model.init.num_attention_heads=4
+        --set model.init.num_key_value_heads=2 --set tokenizer.path="$T/tok.model" --set env.webshop.data_dir="$T/ws"
+        --set actor.num_envs=4 --set learner.global_batch=4 --set learner.total_steps=2 --set runtime.threads=1)
+run "init-model" "$BIN/mem1" init-model "${COMMON[@]}" --tokenizer "$T/tok.model" --out "$T/init"
+run "learner SFT on WebShop expert (2 steps)" "$BIN/mem1_learner" "${COMMON[@]}" --set model.checkpoint="$T/init" \
+    --set learner.ppo.algorithm=sft --set learner.optim.actor_lr=1e-3
+[ "$(wc -l < "$T/run/metrics.jsonl")" -eq 2 ] && ok "2 metric lines" || bad "metrics: $(cat "$T/run/metrics.jsonl")"
+grep -q '"success_mean":1' "$T/run/metrics.jsonl" && ok "expert SFT episodes succeed (success 1)" || bad "success: $(head -1 "$T/run/metrics.jsonl")"
+run "webshop eval --expert (engine, mem1 + full)" "$BIN/mem1" webshop eval --data "$T/ws" --checkpoint "$T/run/policy" \
+    --expert --episodes 4 --batch 4 --threads 1 --max-new-tokens 256
+awk '$1=="mem1" {exit !($2 >= 0.8)}' "$T/out" && ok "expert through the engine: mem1 reward >= 0.8" || bad "expert eval: $(cat "$T/out")"
+awk '$1=="mem1" {m=$5} $1=="full" {f=$5} END {exit !(f > m)}' "$T/out" && ok "full-context peak tokens exceed mem1's" \
+  || bad "peak tokens: $(cat "$T/out")"
+run "webshop eval (trained model)" "$BIN/mem1" webshop eval --data "$T/ws" --checkpoint "$T/run/policy" --policies mem1 \
+    --episodes 2 --batch 2 --max-turns 3 --max-new-tokens 24 --threads 1
+# Bad input: clear one-line errors, no crash.
+"$BIN/mem1" webshop play --data "$T/nope" >"$T/out" 2>&1; rc=$?
+[ $rc -ne 0 ] && grep -q "no product file" "$T/out" && ok "missing data dir: clear error" || bad "missing data: rc $rc $(cat "$T/out")"
+echo '{"oops": 1}' > "$T/real/items_shuffle_1000.json"
+"$BIN/mem1" webshop index --data "$T/real" >"$T/out" 2>&1; rc=$?
+[ $rc -ne 0 ] && grep -q "expected a JSON array at the top level" "$T/out" && ok "malformed product file: clear error" || bad "bad file: rc $rc $(cat "$T/out")"
+"$BIN/mem1_learner" "${COMMON[@]}" --set env.webshop.split=validation >"$T/out" 2>&1; rc=$?
+[ $rc -ne 0 ] && grep -q "env.webshop.split" "$T/out" && ok "bad split in config: clear error" || bad "bad split: rc $rc $(tail -2 "$T/out")"
+echo "webshop_smoke: $passes passed, $fails failed"
+[ "$fails" -eq 0 ]
