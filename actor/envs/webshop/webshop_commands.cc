@@ -111,7 +111,7 @@ struct PlayArgs {
   int64_t episodes = 100;
   int32_t max_steps = 15;
   uint64_t seed = 1;
-  bool verbose = false;
+  bool verbose = false, trace = false;
 };
 
 int RunPlay(const PlayArgs& a) {
@@ -134,7 +134,21 @@ int RunPlay(const PlayArgs& a) {
   const double t0 = MonotonicSeconds();
   while (auto env = tasks.Next()) {
     auto* w = static_cast<WebShopEnv*>(env.get());
-    const double r = PlayEpisode(w, a.player == "expert", &rng, a.max_steps);
+    double r = 0;
+    if (a.trace) {  // every action and the page it led to, as the agent sees them
+      std::printf("== %s\n%s\n", w->task_id().c_str(), w->Prompt().c_str());
+      for (int t = 0; t < a.max_steps; ++t) {
+        const std::string act = a.player == "expert" ? ExpertAction(w->session()) : RandomAction(w->session(), rng);
+        StepResult s = w->Step("webshop", act, a.max_steps - t - 1);
+        std::printf("-- action %d: %s\n%s\n", t + 1, act.c_str(), s.observation.c_str());
+        if (s.done) {
+          r = s.reward;
+          break;
+        }
+      }
+    } else {
+      r = PlayEpisode(w, a.player == "expert", &rng, a.max_steps);
+    }
     reward.push_back(r);
     success.push_back(r >= 1.0 - 1e-9);
     steps.push_back(w->steps());
@@ -248,6 +262,7 @@ void RegisterWebShopCommands(CLI::App* app) {
   play->add_option("--max-steps", pargs->max_steps, "Actions per episode")->check(CLI::Range(1, 1000));
   play->add_option("--seed", pargs->seed, "Seed of the random player");
   play->add_flag("--verbose", pargs->verbose, "One line per episode");
+  play->add_flag("--trace", pargs->trace, "Print the prompt, every action and every page");
   play->callback([pargs] { throw CLI::RuntimeError(RunPlay(*pargs)); });
 
   auto eargs = std::make_shared<EvalArgs>();
