@@ -485,6 +485,33 @@ TEST_F(WebShopPagesTest, InvalidActionsLeaveThePageAndSayWhy) {
   EXPECT_EQ(any.session().state().results.front(), "B08XYZ1234");
 }
 
+TEST_F(WebShopPagesTest, ArbitraryModelOutputNeverBreaksTheSession) {
+  // Random strings over an alphabet rich in brackets, spaces and UTF-8, mixed with valid actions.
+  const std::vector<std::string> atoms = {"search", "click", "[", "]", " ", "next >", "< prev", "b09qqldj93", "buy now",
+                                          "hair", "\xC3\xA9", "\xE2\x80\xBA", "\xFF", "[[", "]]", "description", "24 inch"};
+  std::mt19937_64 rng(11);
+  WebShopEnvOptions o;
+  o.max_steps = 1 << 20;
+  WebShopEnv env(catalog_, search_.get(), goal_, "g", o, GetTagPreset("paper").value());
+  int invalid = 0, valid = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string a;
+    const int n = std::uniform_int_distribution<int>(0, 6)(rng);
+    for (int k = 0; k < n; ++k) a += atoms[std::uniform_int_distribution<size_t>(0, atoms.size() - 1)(rng)];
+    if (i % 3 == 0) a = RandomAction(env.session(), rng);
+    StepResult r = env.Step("webshop", a, 10);
+    (r.observation.rfind("Invalid action: ", 0) == 0 ? invalid : valid)++;
+    EXPECT_FALSE(env.session().PageText().empty());
+    if (r.done) {
+      EXPECT_GE(r.reward, 0.0);
+      EXPECT_LE(r.reward, 1.0);
+      env = WebShopEnv(catalog_, search_.get(), goal_, "g", o, GetTagPreset("paper").value());
+    }
+  }
+  EXPECT_GT(invalid, 500);
+  EXPECT_GT(valid, 500);
+}
+
 TEST_F(WebShopPagesTest, EpisodeEndsUnboughtAtMaxSteps) {
   WebShopEnvOptions o;
   o.max_steps = 3;
