@@ -9,6 +9,8 @@
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <cstdio>
+#include <memory>
 #include <random>
 
 #include "actor/envs/webshop/text_match.h"
@@ -33,44 +35,110 @@ std::string JoinNames(const std::vector<std::string>& names) {
   return s;
 }
 
+// SAX handler that builds one top-level element (array item, or object member value) at a time
+// and hands it over, so memory stays bounded and cost linear. (nlohmann's DOM callback parser
+// keeps every top-level key of an object and removes discarded members by a linear scan:
+// quadratic on a 1M-key file.)
+class TopLevelStreamer : public nlohmann::json_sax<ojson> {
+ public:
+  TopLevelStreamer(bool top_is_array, const std::function<void(const std::string&, ojson&&)>* fn)
+      : top_is_array_(top_is_array), fn_(fn) {}
+  bool null() override { return Value(ojson(nullptr)); }
+  bool boolean(bool v) override { return Value(ojson(v)); }
+  bool number_integer(number_integer_t v) override { return Value(ojson(v)); }
+  bool number_unsigned(number_unsigned_t v) override { return Value(ojson(v)); }
+  bool number_float(number_float_t v, const string_t&) override { return Value(ojson(v)); }
+  bool string(string_t& v) override { return Value(ojson(std::move(v))); }
+  bool binary(binary_t&) override { return Value(ojson(nullptr)); }
+  bool start_object(std::size_t) override { return Open(ojson::object(), false); }
+  bool end_object() override { return Close(); }
+  bool start_array(std::size_t) override { return Open(ojson::array(), true); }
+  bool end_array() override { return Close(); }
+  bool key(string_t& k) override {
+    if (stack_.empty()) {
+      top_key_ = k;
+    } else {
+      key_ = k;
+    }
+    return true;
+  }
+  bool parse_error(std::size_t pos, const std::string&, const nlohmann::detail::exception& e) override {
+    error_ = std::string("invalid JSON at byte ") + std::to_string(pos) + ": " + e.what();
+    return false;
+  }
+  const std::string& error() const { return error_; }
+  bool saw_top() const { return saw_top_; }
+
+ private:
+  bool Value(ojson&& v) {
+    if (!saw_top_) {
+      error_ = std::string("expected a JSON ") + (top_is_array_ ? "array" : "object") + " at the top level";
+      return false;
+    }
+    if (stack_.empty()) {
+      (*fn_)(top_key_, std::move(v));
+    } else if (stack_.back()->is_array()) {
+      stack_.back()->push_back(std::move(v));
+    } else {
+      (*stack_.back())[key_] = std::move(v);
+    }
+    return true;
+  }
+  bool Open(ojson&& container, bool is_array) {
+    if (!saw_top_) {
+      saw_top_ = true;
+      if (is_array != top_is_array_) {
+        error_ = std::string("expected a JSON ") + (top_is_array_ ? "array" : "object") + " at the top level";
+        return false;
+      }
+      return true;
+    }
+    ojson* slot;
+    if (stack_.empty()) {
+      current_ = std::move(container);
+      slot = &current_;
+    } else if (stack_.back()->is_array()) {
+      stack_.back()->push_back(std::move(container));
+      slot = &stack_.back()->back();
+    } else {
+      slot = &((*stack_.back())[key_] = std::move(container));
+    }
+    stack_.push_back(slot);
+    return true;
+  }
+  bool Close() {
+    if (stack_.empty()) return true;  // the top level itself
+    stack_.pop_back();
+    if (stack_.empty()) (*fn_)(top_key_, std::move(current_));
+    return true;
+  }
+  bool top_is_array_;
+  const std::function<void(const std::string&, ojson&&)>* fn_;
+  bool saw_top_ = false;
+  std::vector<ojson*> stack_;
+  ojson current_;
+  std::string top_key_, key_, error_;
+};
+
 // Streams the elements of a top-level array (or the key/value pairs of a top-level object)
 // to `fn` without keeping them. DATA_LOSS on a parse error or the wrong top-level kind.
 Status StreamJson(const std::string& path, bool top_is_array,
                   const std::function<void(const std::string& key, ojson&& value)>& fn) {
-  std::ifstream in(path, std::ios::binary);
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(std::fopen(path.c_str(), "rb"), &std::fclose);
   if (!in) return NotFound(path + ": cannot open");
-  std::string key;
-  bool checked = false;
-  Status bad;
-  auto cb = [&](int depth, ojson::parse_event_t ev, ojson& parsed) -> bool {
-    if (!checked && depth == 0 && (ev == ojson::parse_event_t::object_start || ev == ojson::parse_event_t::array_start)) {
-      checked = true;
-      const bool is_array = ev == ojson::parse_event_t::array_start;
-      if (is_array != top_is_array) {
-        bad = DataLoss(path + ": expected a JSON " + (top_is_array ? "array" : "object") + " at the top level");
-      }
-      return true;
-    }
-    if (!bad.ok()) return false;
-    if (depth == 1 && ev == ojson::parse_event_t::key) {
-      key = parsed.get<std::string>();
-      return true;
-    }
-    if (depth == 1 && (ev == ojson::parse_event_t::object_end || ev == ojson::parse_event_t::array_end ||
-                       ev == ojson::parse_event_t::value)) {
-      fn(key, std::move(parsed));
-      return false;  // discard: bounded memory
-    }
-    return true;
-  };
+  TopLevelStreamer sax(top_is_array, &fn);
+  bool ok = false;
   try {
-    const ojson rest = ojson::parse(in, cb);  // only the emptied top level is left
-    (void)rest;
-  } catch (const ojson::exception& e) {
+    ok = ojson::sax_parse(in.get(), &sax);
+  } catch (const std::exception& e) {
     return DataLoss(path + ": invalid JSON: " + e.what());
   }
-  if (!bad.ok()) return bad;
-  if (!checked) return DataLoss(path + ": expected a JSON " + std::string(top_is_array ? "array" : "object"));
+  if (!ok || !sax.error().empty()) {
+    const std::string& e = sax.error();
+    if (e.rfind("expected", 0) == 0) return DataLoss(path + ": " + e);
+    return DataLoss(path + ": invalid JSON" + (e.empty() ? "" : " (" + e + ")"));
+  }
+  if (!sax.saw_top()) return DataLoss(path + ": expected a JSON " + std::string(top_is_array ? "array" : "object"));
   return Status::Ok();
 }
 

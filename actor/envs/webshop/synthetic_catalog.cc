@@ -212,7 +212,12 @@ Status WriteSyntheticCatalog(const SyntheticCatalogOptions& o, const std::string
   if (ec) return Internal(out_dir + ": cannot create directory: " + ec.message());
   std::ofstream items(out_dir + "/items_shuffle.json");
   if (!items) return Internal(out_dir + "/items_shuffle.json: cannot write");
-  ojson attrs = ojson::object(), human = ojson::object();
+  // All three files are written element by element (a 1M-key ordered_json object would cost
+  // quadratic time: ordered_map looks keys up linearly).
+  std::ofstream attrs(out_dir + "/items_ins_v2.json"), human(out_dir + "/items_human_ins.json");
+  if (!attrs || !human) return Internal(out_dir + ": cannot write items_ins_v2.json / items_human_ins.json");
+  attrs << "{\n";
+  human << "{\n";
   std::mt19937_64 rng(o.seed);
   const auto& cats = Categories();
   items << "[\n";
@@ -292,7 +297,7 @@ Status WriteSyntheticCatalog(const SyntheticCatalogOptions& o, const std::string
                  {"instruction", synth}, {"instruction_attributes", ojson::array()}};
     for (const char* a : attributes) rec["attributes"].push_back(a);
     for (const char* a : ins_attrs) rec["instruction_attributes"].push_back(a);
-    attrs[id] = rec;
+    attrs << (i ? ",\n" : "") << ojson(id).dump() << ": " << rec.dump();
     // items_human_ins: 1 (sometimes 2) human-style instructions.
     ojson list = ojson::array();
     const size_t n_ins = Uniform(0, 9, rng) == 0 ? 2 : 1;
@@ -320,15 +325,14 @@ Status WriteSyntheticCatalog(const SyntheticCatalogOptions& o, const std::string
       list.push_back(h);
       ++report->human_instructions;
     }
-    human[id] = list;
+    human << (i ? ",\n" : "") << ojson(id).dump() << ": " << list.dump();
     ++report->products;
   }
   items << "\n]\n";
   if (!items) return Internal(out_dir + "/items_shuffle.json: write failed");
-  std::ofstream(out_dir + "/items_ins_v2.json") << attrs.dump() << "\n";
-  std::ofstream h(out_dir + "/items_human_ins.json");
-  h << human.dump() << "\n";
-  if (!h) return Internal(out_dir + "/items_human_ins.json: write failed");
+  attrs << "\n}\n";
+  human << "\n}\n";
+  if (!attrs || !human) return Internal(out_dir + ": write failed for items_ins_v2.json / items_human_ins.json");
   return Status::Ok();
 }
 
