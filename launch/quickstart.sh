@@ -4,11 +4,16 @@
 #   -> embedded Qwen2-family policy -> SFT warm start on scripted-expert trajectories
 #   -> PPO with the colocated learner (rollouts + masked-trajectory PPO) -> evaluation table
 #   (mem1 vs full context, 1-4 objectives: EM, F1, peak tokens, dependency, time).
+# ENV=webshop runs the same pipeline on a synthetic WebShop catalog instead (expert SFT, PPO,
+# `mem1 webshop eval`: reward, success, peak tokens for mem1 vs full context).
 # Sizes are small so it finishes in minutes on 2 cores; scale with the variables below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUN=${RUN:-runs/quickstart}
+ENV=${ENV:-qa}
+case "$ENV" in qa|webshop) ;; *) echo "error: ENV must be qa or webshop, got \"$ENV\"" >&2; exit 2;; esac
+if [ "$ENV" = webshop ]; then RUN=${RUN:-runs/quickstart-webshop}; else RUN=${RUN:-runs/quickstart}; fi
 ENTITIES=${ENTITIES:-400}
+PRODUCTS=${PRODUCTS:-1000}
 SFT_STEPS=${SFT_STEPS:-40}
 PPO_STEPS=${PPO_STEPS:-4}
 EVAL_TASKS=${EVAL_TASKS:-8}
@@ -21,6 +26,41 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DMEM1_BUILD_TESTS=OFF >/dev/null
 cmake --build build -j2 --target mem1 mem1_actor mem1_learner mem1_spm_train
 B=build/bin
 mkdir -p "$RUN"
+
+if [ "$ENV" = webshop ]; then
+  echo "== 3/7 synthetic WebShop catalog (WebShop's JSON files) + BM25 product index"
+  $B/mem1 datagen webshop --products "$PRODUCTS" --seed 1 --out "$RUN/webshop"
+  $B/mem1 webshop play --data "$RUN/webshop" --player expert --episodes 100
+  $B/mem1 webshop play --data "$RUN/webshop" --player random --episodes 100
+
+  echo "== 4/7 tokenizer (SentencePiece BPE, MEM1 tags as single tokens)"
+  $B/mem1 webshop play --data "$RUN/webshop" --split train --episodes 400 --trace > "$RUN/tokenizer_corpus.txt"
+  bash scripts/make-demo-corpus.sh "$RUN/tags.txt" 3000 && cat "$RUN/tags.txt" >> "$RUN/tokenizer_corpus.txt"
+  $B/mem1 tokenizer train --corpus "$RUN/tokenizer_corpus.txt" --out "$RUN/tokenizer" --vocab-size 2048
+
+  echo "== 5/7 policy: embedded Qwen2-family shape (HF layout)"
+  $B/mem1 init-model --config configs/webshop.yaml --tokenizer "$RUN/tokenizer.model" --out "$RUN/init"
+  $B/mem1 model-info --checkpoint "$RUN/init" --no-tensors
+
+  COMMON=(--config configs/webshop.yaml --set env.webshop.data_dir="$RUN/webshop" --set tokenizer.path="$RUN/tokenizer.model"
+          --set actor.num_envs=8 --set actor.max_turns=8 --set env.webshop.max_steps=8 --set learner.global_batch=8)
+  echo "== 6/7 training: SFT warm start on expert trajectories, then PPO (colocated learner)"
+  $B/mem1_learner "${COMMON[@]}" --set run.dir="$RUN/sft" --set model.checkpoint="$RUN/init" \
+    --set learner.ppo.algorithm=sft --set learner.optim.actor_lr=2e-3 --set learner.total_steps="$SFT_STEPS" \
+    --set learner.checkpoint_every=20
+  $B/mem1_learner "${COMMON[@]}" --set run.dir="$RUN/ppo" --set model.checkpoint="$RUN/sft/policy" \
+    --set learner.ppo.algorithm=ppo --set learner.optim.actor_lr=1e-5 --set learner.optim.critic_lr=1e-4 \
+    --set learner.total_steps="$PPO_STEPS" --set learner.checkpoint_every=2
+  echo "training curves: $RUN/sft/metrics.jsonl, $RUN/ppo/metrics.jsonl"
+
+  echo "== 7/7 evaluation on held-out goals (greedy): the model, then the scripted expert through the same engine"
+  $B/mem1 webshop eval --checkpoint "$RUN/ppo/policy" --data "$RUN/webshop" --policies mem1,full \
+    --episodes "$EVAL_TASKS" --max-turns 8
+  $B/mem1 webshop eval --checkpoint "$RUN/ppo/policy" --data "$RUN/webshop" --policies mem1,full \
+    --episodes "$EVAL_TASKS" --max-turns 8 --expert
+  echo "quickstart (webshop) done: outputs in $RUN"
+  exit 0
+fi
 
 echo "== 3/7 synthetic QA world + BM25 index"
 $B/mem1 datagen qa --entities "$ENTITIES" --seed 1 --out "$RUN/qa"
