@@ -174,7 +174,8 @@ Status RunColocatedTraining(const Mem1Config& config, const std::string& resume,
                           {"step_seconds", st.seconds}};
       metrics << j.dump() << "\n";
       metrics.flush();
-      LOG(INFO) << "step " << st.step << "/" << l.total_steps << ": reward " << st.reward_mean << ", EM " << em / n
+      LOG(INFO) << "step " << st.step << "/" << l.total_steps << ": reward " << st.reward_mean
+                << (config.env.name == "webshop" ? ", success " : ", EM ") << (config.env.name == "webshop" ? success : em) / n
                 << ", loss " << st.loss << ", peak " << peak / n << " tokens, " << st.tokens << " model tokens, "
                 << st.seconds << " s";
       if ((l.checkpoint_every > 0 && st.step % l.checkpoint_every == 0) || st.step == last_step) {
