@@ -242,7 +242,10 @@ Status WriteSyntheticCatalog(const SyntheticCatalogOptions& o, const std::string
     }
     std::string name = brand + " " + quality + " " + Capitalize(type.noun) + " for " + Capitalize(use) + ", " +
                        Capitalize(attributes[0]);
-    for (size_t k = 1; k < attributes.size() && k < 3; ++k) name += (k + 1 == std::min<size_t>(attributes.size(), 3) ? " and " : ", ") + Capitalize(attributes[k]);
+    // As on Amazon, a title names only some attributes (1 or 2); the rest are only in the
+    // description, the bullet points and the attribute list.
+    const size_t in_title = std::min<size_t>(attributes.size(), Uniform(1, 2, rng));
+    for (size_t k = 1; k < in_title; ++k) name += " and " + Capitalize(attributes[k]);
     std::string description = brand + "'s " + quality + " " + type.noun + " is made for " + use + ". It is ";
     for (size_t k = 0; k < attributes.size(); ++k) description += (k ? (k + 1 == attributes.size() ? " and " : ", ") : "") + std::string(attributes[k]);
     description += ". Backed by our satisfaction guarantee: if you are not happy, contact us for a refund.";

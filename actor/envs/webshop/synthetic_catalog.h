@@ -5,7 +5,8 @@
 //
 // What is generated (seeded, deterministic): products of WebShop's five categories (beauty,
 // electronics, fashion, food, furniture), 6 product types each, with Amazon-style category
-// paths, brands, titles that name their attributes, descriptions, 3-5 bullet points, a price
+// paths, brands, titles that name 1-2 of their attributes (all are in the description and
+// bullets), descriptions, 3-5 bullet points, a price
 // or a price range ("$a - $b", 20%), and 1-3 option groups (color, size, scent, flavor name,
 // style, ...) of 2-6 values. Many products share a type, so a search returns near-misses that
 // differ in attributes, options and price. Each product gets 2-4 attributes and a synthetic
