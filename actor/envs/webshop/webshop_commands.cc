@@ -13,21 +13,6 @@
 #include "common/util/strings.h"
 
 namespace mem1 {
-namespace webshop {
-
-WebShopExpertPolicy::WebShopExpertPolicy(const std::string& preset) : preset_(GetTagPreset(preset).value()) {}
-
-std::optional<ScriptedTurn> WebShopExpertPolicy::Respond(const Environment& env, int, const std::string&) {
-  const auto* w = dynamic_cast<const WebShopEnv*>(&env);
-  if (w == nullptr) return std::nullopt;
-  const TagPair act = preset_.ActionTags("webshop");
-  return ScriptedTurn{preset_.state.open + ExpertState(w->session()) + preset_.state.close + act.open +
-                          ExpertAction(w->session()) + act.close,
-                      true};
-}
-
-}  // namespace webshop
-
 namespace {
 
 using namespace webshop;  // NOLINT

@@ -1,0 +1,16 @@
+#include "actor/envs/webshop/webshop_policy.h"
+
+namespace mem1::webshop {
+
+WebShopExpertPolicy::WebShopExpertPolicy(const std::string& preset) : preset_(GetTagPreset(preset).value()) {}
+
+std::optional<ScriptedTurn> WebShopExpertPolicy::Respond(const Environment& env, int, const std::string&) {
+  const auto* w = dynamic_cast<const WebShopEnv*>(&env);
+  if (w == nullptr) return std::nullopt;
+  const TagPair act = preset_.ActionTags("webshop");
+  return ScriptedTurn{preset_.state.open + ExpertState(w->session()) + preset_.state.close + act.open +
+                          ExpertAction(w->session()) + act.close,
+                      true};
+}
+
+}  // namespace mem1::webshop
