@@ -12,6 +12,7 @@
 
 #include "actor/envs/webshop/expert.h"
 #include "actor/envs/webshop/synthetic_catalog.h"
+#include "actor/envs/webshop/text_match.h"
 #include "bench/bench_env.h"
 #include "common/cli/cli_common.h"
 #include "common/util/strings.h"
@@ -95,7 +96,10 @@ int RunWebShopBench(const WebShopBenchArgs& a) {
     click_s += MonotonicSeconds() - s;
     ++clicks;
   }
-  // Expert episodes end to end.
+  // Expert episodes end to end (WordNet for the reward's title score is loaded before timing).
+  const double wn0 = MonotonicSeconds();
+  const NounLexicon* lex = NounLexicon::Default();
+  std::printf("WordNet noun lexicon: %zu nouns, loaded in %.2f s\n", lex ? lex->size() : 0, MonotonicSeconds() - wn0);
   t0 = MonotonicSeconds();
   int episodes = 0;
   double reward = 0;

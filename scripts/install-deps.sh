@@ -13,6 +13,7 @@ PKGS=(
   libopenmpi-dev openmpi-bin
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libsentencepiece-dev libicu-dev libxapian-dev
+  wordnet-base
   libgtest-dev libgmock-dev libbenchmark-dev
   python3
 )

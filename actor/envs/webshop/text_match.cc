@@ -1,10 +1,15 @@
 #include "actor/envs/webshop/text_match.h"
 
+#include <glog/logging.h>
 #include <unicode/uchar.h>
 
 #include <algorithm>
 #include <cfenv>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
 #include <set>
 #include <unordered_set>
 
@@ -207,35 +212,131 @@ std::string NormalizeColor(const std::string& s) {
   return s;
 }
 
-std::vector<std::string> TypeNouns(const std::string& name) {
-  // Closed-class words (determiners, pronouns, prepositions, conjunctions, auxiliaries,
-  // particles), frequent product-title adjectives/adverbs/verbs, and units spaCy tags as
-  // something other than NOUN/PROPN in titles.
-  static const std::unordered_set<std::string> kNotNoun = [] {
-    std::unordered_set<std::string> s = {
-        "a", "an", "the", "this", "that", "these", "those", "each", "every", "all", "any", "some", "no", "both",
-        "i", "me", "my", "we", "our", "you", "your", "he", "she", "it", "its", "they", "them", "their", "his", "her",
-        "of", "for", "with", "without", "in", "on", "at", "by", "from", "to", "into", "onto", "over", "under", "up",
-        "down", "out", "off", "about", "above", "below", "between", "through", "during", "per", "via", "as", "like",
-        "than", "and", "or", "but", "nor", "so", "yet", "plus", "&", "is", "are", "was", "were", "be", "been",
-        "being", "am", "do", "does", "did", "has", "have", "had", "can", "could", "will", "would", "should", "may",
-        "might", "must", "not", "very", "too", "also", "more", "most", "less", "only", "just", "s", "t", "x",
-        // adjectives / adverbs / participles common in titles
-        "new", "natural", "organic", "long", "short", "soft", "hard", "large", "small", "medium", "mini", "big",
-        "little", "extra", "heavy", "lightweight", "waterproof", "portable", "wireless", "compatible", "adjustable",
-        "professional", "premium", "durable", "comfortable", "cute", "classic", "casual", "vintage", "modern",
-        "fresh", "free", "high", "low", "best", "easy", "perfect", "super", "ultra", "anti", "non", "multi", "full",
-        "pure", "sensitive", "dry", "oily", "daily", "hot", "cold", "warm", "slim", "quick", "fast", "wide",
-        "thick", "thin", "strong", "gentle", "healthy", "delicious", "sweet", "salty", "spicy", "real", "great",
-        "good", "fine", "smooth", "shiny", "clear", "safe", "stylish", "elegant", "fashionable", "sexy", "loose",
-        "tight", "slim", "regular", "original", "authentic", "handmade", "reusable", "rechargeable", "electric",
-        "digital", "smart", "mens", "womens", "men", "women", "unisex", "kids", "baby", "adult", "sturdy",
-        "easy", "cleaning", "made", "use", "used", "using", "fits", "fit", "including", "includes", "included",
-        "ready", "perfect", "ideal", "suitable", "assorted", "mixed", "pack", "count", "ounce", "ounces", "oz",
-        "inch", "inches", "lb", "lbs", "pound", "pounds", "ml", "fl", "g", "kg", "cm", "mm", "ft", "feet"};
-    for (const auto& c : ColorSet()) s.insert(c);
-    return s;
+namespace {
+
+// Words that are never nouns in titles: determiners, pronouns, prepositions, conjunctions,
+// auxiliaries, particles (WordNet lists some of them as nouns: "a", "in", "it").
+const std::unordered_set<std::string>& ClosedClass() {
+  static const std::unordered_set<std::string> k = {
+      "a", "an", "the", "this", "that", "these", "those", "each", "every", "all", "any", "some", "no", "both",
+      "i", "me", "my", "we", "our", "you", "your", "he", "she", "it", "its", "they", "them", "their", "his", "her",
+      "of", "for", "with", "without", "in", "on", "at", "by", "from", "to", "into", "onto", "over", "under", "up",
+      "down", "out", "off", "about", "above", "below", "between", "through", "during", "per", "via", "as", "like",
+      "than", "and", "or", "but", "nor", "so", "yet", "plus", "is", "are", "was", "were", "be", "been", "being",
+      "am", "do", "does", "did", "has", "have", "had", "can", "could", "will", "would", "should", "may", "might",
+      "must", "not", "very", "too", "also", "more", "most", "less", "only", "just", "s", "t", "x"};
+  return k;
+}
+
+// Fallback without WordNet: frequent product-title adjectives, adverbs, participles and units.
+const std::unordered_set<std::string>& BuiltinNotNoun() {
+  static const std::unordered_set<std::string> k = {
+      "new", "natural", "organic", "long", "short", "soft", "hard", "large", "small", "medium", "mini", "big",
+      "little", "extra", "heavy", "lightweight", "waterproof", "portable", "wireless", "compatible", "adjustable",
+      "professional", "premium", "durable", "comfortable", "cute", "classic", "casual", "vintage", "modern",
+      "fresh", "free", "high", "low", "best", "easy", "perfect", "super", "ultra", "anti", "non", "multi", "full",
+      "pure", "sensitive", "dry", "oily", "daily", "hot", "cold", "warm", "slim", "quick", "fast", "wide",
+      "thick", "thin", "strong", "gentle", "healthy", "delicious", "sweet", "salty", "spicy", "real", "great",
+      "good", "fine", "smooth", "shiny", "clear", "safe", "stylish", "elegant", "fashionable", "sexy", "loose",
+      "tight", "regular", "original", "authentic", "handmade", "reusable", "rechargeable", "electric",
+      "digital", "smart", "mens", "womens", "men", "women", "unisex", "kids", "baby", "adult", "sturdy",
+      "cleaning", "made", "use", "used", "using", "fits", "fit", "including", "includes", "included",
+      "ready", "ideal", "suitable", "assorted", "mixed", "pack", "count", "ounce", "ounces", "oz",
+      "inch", "inches", "lb", "lbs", "pound", "pounds", "ml", "fl", "g", "kg", "cm", "mm", "ft", "feet"};
+  return k;
+}
+
+// index.* line: "lemma pos synset_cnt p_cnt [ptr x p_cnt] sense_cnt tagsense_cnt offsets..."
+bool ParseIndexLine(const std::string& line, std::string* lemma, int* tagged) {
+  if (line.empty() || line[0] == ' ') return false;  // license header
+  std::istringstream in(line);
+  std::string pos;
+  int synsets = 0, pointers = 0;
+  if (!(in >> *lemma >> pos >> synsets >> pointers)) return false;
+  std::string skip;
+  for (int i = 0; i < pointers; ++i) in >> skip;
+  int senses = 0;
+  if (!(in >> senses >> *tagged)) return false;
+  return true;
+}
+
+}  // namespace
+
+std::unique_ptr<NounLexicon> NounLexicon::LoadWordNet(const std::string& dir) {
+  std::ifstream nouns(dir + "/index.noun");
+  if (!nouns) return nullptr;
+  auto lex = std::make_unique<NounLexicon>();
+  std::string line, lemma;
+  int tagged = 0;
+  while (std::getline(nouns, line)) {
+    if (ParseIndexLine(line, &lemma, &tagged)) lex->noun_[lemma] = tagged;
+  }
+  if (lex->noun_.empty()) return nullptr;
+  std::ifstream adj(dir + "/index.adj");
+  while (std::getline(adj, line)) {
+    if (ParseIndexLine(line, &lemma, &tagged)) lex->adj_[lemma] = tagged;
+  }
+  for (const char* f : {"/index.verb", "/index.adv"}) {
+    std::ifstream other(dir + f);
+    while (std::getline(other, line)) {
+      if (ParseIndexLine(line, &lemma, &tagged)) lex->other_.insert(lemma);
+    }
+  }
+  std::ifstream exc(dir + "/noun.exc");
+  while (std::getline(exc, line)) {
+    std::istringstream in(line);
+    std::string inflected, base;
+    if (in >> inflected >> base) lex->noun_exc_[inflected] = base;
+  }
+  return lex;
+}
+
+const NounLexicon* NounLexicon::Default() {
+  static const NounLexicon* lex = [] {
+    const char* env = std::getenv("MEM1_WORDNET_DIR");
+    const std::string dir = env != nullptr && *env ? env : "/usr/share/wordnet";
+    auto l = LoadWordNet(dir);
+    if (l == nullptr) {
+      LOG(WARNING) << "WordNet index files not found in " << dir
+                   << " (install wordnet-base or set MEM1_WORDNET_DIR): WebShop's title score uses the built-in "
+                      "adjective list";
+    }
+    return l.release();
   }();
+  return lex;
+}
+
+std::string NounLexicon::Lemma(const std::string& w) const {
+  auto known = [&](const std::string& x) { return noun_.count(x) || adj_.count(x) || other_.count(x); };
+  if (known(w)) return w;
+  if (auto it = noun_exc_.find(w); it != noun_exc_.end()) return it->second;
+  // WordNet's morphy suffix rules for nouns (the -s rule also finds third-person verbs).
+  static const std::pair<const char*, const char*> kRules[] = {{"ses", "s"}, {"xes", "x"},   {"zes", "z"},
+                                                                {"ches", "ch"}, {"shes", "sh"}, {"men", "man"},
+                                                                {"ies", "y"},  {"s", ""}};
+  for (const auto& [suffix, repl] : kRules) {
+    const size_t n = std::strlen(suffix);
+    if (w.size() > n && w.compare(w.size() - n, n, suffix) == 0) {
+      const std::string base = w.substr(0, w.size() - n) + repl;
+      if (known(base)) return base;  // "boots" -> boot (noun), "contains" -> contain (verb)
+    }
+  }
+  return w;
+}
+
+bool NounLexicon::IsNoun(const std::string& word) const {
+  const std::string w = Lemma(word);
+  auto n = noun_.find(w);
+  auto a = adj_.find(w);
+  if (n != noun_.end()) return a == adj_.end() || n->second >= a->second;
+  if (a != adj_.end() || other_.count(w)) return false;
+  return true;  // unknown to WordNet: a name (PROPN)
+}
+
+std::vector<std::string> TypeNouns(const std::string& name) { return TypeNouns(name, NounLexicon::Default()); }
+
+std::vector<std::string> TypeNouns(const std::string& name, const NounLexicon* lexicon) {
+  static const std::unordered_set<std::string> colors(ColorSet().begin(), ColorSet().end());
   std::vector<std::string> out;
   std::u32string cur;
   auto flush = [&] {
@@ -244,7 +345,8 @@ std::vector<std::string> TypeNouns(const std::string& name) {
     for (char32_t c : cur) digit |= (c < 0x80 && std::isdigit(static_cast<int>(c))) || (c >= 0x80 && u_isdigit(c));
     const std::string w = Encode(cur);
     cur.clear();
-    if (digit || w.size() < 2 || kNotNoun.count(w)) return;
+    if (digit || w.size() < 2 || ClosedClass().count(w) || colors.count(w)) return;
+    if (lexicon != nullptr ? !lexicon->IsNoun(w) : BuiltinNotNoun().count(w) > 0) return;
     out.push_back(w);
   };
   for (char32_t c : Decode(name)) {

@@ -9,15 +9,24 @@
 //   - NormalizeColor: the first colour of WebShop's COLOR_SET (in its order) that occurs as a
 //     substring, else the string unchanged.
 //   - TypeNouns: stands in for spaCy's `en_core_web_sm` NOUN/PROPN filter in get_type_reward.
-//     spaCy is not available to C++; this lexicon tagger (tokens split like spaCy's tokenizer;
-//     closed-class words, colours, frequent product adjectives and tokens with digits are not
-//     nouns) is the ONE part of the reward that is an approximation, not a port.
+//     spaCy is not available to C++, so this is the ONE part of the reward that is an
+//     approximation, not a port. Tokens are split like spaCy's tokenizer (alphanumeric runs);
+//     closed-class words, colours and tokens with digits are never nouns; every other word is
+//     looked up in WordNet (Debian's wordnet-base, /usr/share/wordnet, or $MEM1_WORDNET_DIR;
+//     plurals via WordNet's noun exceptions and suffix rules): a noun if WordNet lists it as a
+//     noun that is at least as frequent (tagged senses) as its adjective reading; a word
+//     WordNet only knows as a verb / adjective / adverb is not; a word WordNet does not know
+//     (brands, model names) is a proper noun. Without WordNet files a built-in list of
+//     frequent product-title adjectives is used instead (logged once).
 // Strings are UTF-8; lengths and LCS are over Unicode code points, as in Python.
 // Thread safety: pure functions.
 #ifndef MEM1_ACTOR_ENVS_WEBSHOP_TEXT_MATCH_H_
 #define MEM1_ACTOR_ENVS_WEBSHOP_TEXT_MATCH_H_
 
+#include <memory>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace mem1::webshop {
@@ -35,8 +44,30 @@ int FuzzTokenSetRatio(const std::string& a, const std::string& b);
 const std::vector<std::string>& ColorSet();
 std::string NormalizeColor(const std::string& s);
 
+// Noun readings from WordNet's index files. Immutable after loading; shareable by threads.
+class NounLexicon {
+ public:
+  // Loads index.noun, index.adj, index.verb, index.adv and noun.exc from `dir`; nullptr when
+  // index.noun cannot be read.
+  static std::unique_ptr<NounLexicon> LoadWordNet(const std::string& dir);
+  // The process-wide lexicon ($MEM1_WORDNET_DIR, else /usr/share/wordnet), loaded on first
+  // use; nullptr if unavailable.
+  static const NounLexicon* Default();
+  // `word` lower-case, one token.
+  bool IsNoun(const std::string& word) const;
+  size_t size() const { return noun_.size(); }
+
+ private:
+  std::string Lemma(const std::string& word) const;
+  std::unordered_map<std::string, int> noun_, adj_;  // lemma -> tagged sense count
+  std::unordered_set<std::string> other_;            // verb / adverb lemmas
+  std::unordered_map<std::string, std::string> noun_exc_;
+};
+
 // Lower-cased nouns of a product name (see the file comment: approximates spaCy POS tags).
+// `lexicon` nullptr: the built-in adjective list; the one-argument form uses Default().
 std::vector<std::string> TypeNouns(const std::string& name);
+std::vector<std::string> TypeNouns(const std::string& name, const NounLexicon* lexicon);
 
 }  // namespace mem1::webshop
 

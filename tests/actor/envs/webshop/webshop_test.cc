@@ -74,10 +74,53 @@ TEST(WebShopTextMatchTest, NormalizeColorTakesTheFirstColorOfTheSetInItsOrder) {
   EXPECT_EQ(ColorSet().back(), "yellow");
 }
 
+TEST(WebShopTextMatchTest, NounLexiconReadsWordNetIndexFiles) {
+  // A miniature WordNet in the real file format: "lemma pos synsets pointers [ptrs] senses tagged offsets".
+  const fs::path d = TempDir("wordnet");
+  std::ofstream(d / "index.noun") << "  1 This software and database is being provided to you, the LICENSEE\n"
+                                  << "black n 7 6 ! @ ~ #m + ; 7 1 04960277 13983807 10852130 10851987 09636339 02846260 02846141  \n"
+                                  << "boot n 7 4 @ ~ #p %p 7 2 03 04 05 06 07 08 09  \n"
+                                  << "set n 13 2 @ ~ 13 7 01 02 03 04 05 06 07 08 09 10 11 12 13  \n"
+                                  << "woman n 4 2 @ ~ 4 4 01 02 03 04  \n"
+                                  << "zest n 1 0 1 0 01  \n";
+  std::ofstream(d / "index.adj") << "black a 14 5 ! & ^ = + 14 8 00392812 00241952  \n"
+                                 << "set a 7 1 & 7 4 01931204  \n"
+                                 << "zest a 1 0 1 0 02  \n"
+                                 << "wavy a 1 1 & 1 0 01  \n";
+  std::ofstream(d / "index.verb") << "contain v 6 2 @ ~ 6 6 01 02 03 04 05 06  \n";
+  std::ofstream(d / "index.adv") << "quickly r 2 0 2 2 01 02  \n";
+  std::ofstream(d / "noun.exc") << "women woman\n";
+  auto lex = NounLexicon::LoadWordNet(d.string());
+  ASSERT_NE(lex, nullptr);
+  EXPECT_EQ(lex->size(), 5u);
+  EXPECT_FALSE(lex->IsNoun("black"));   // adjective reading tagged more often (8 > 1)
+  EXPECT_TRUE(lex->IsNoun("set"));      // noun 7 >= adjective 4
+  EXPECT_TRUE(lex->IsNoun("zest"));     // tie (0 = 0): noun
+  EXPECT_TRUE(lex->IsNoun("boots"));    // -s rule -> boot
+  EXPECT_TRUE(lex->IsNoun("women"));    // noun.exc -> woman
+  EXPECT_FALSE(lex->IsNoun("wavy"));    // adjective only
+  EXPECT_FALSE(lex->IsNoun("contains"));  // -s rule -> contain, a verb
+  EXPECT_FALSE(lex->IsNoun("quickly"));   // adverb only
+  EXPECT_TRUE(lex->IsNoun("lumora"));     // unknown to WordNet: a name
+  EXPECT_EQ(TypeNouns("Women's Black Wavy Boots, Set of 3", lex.get()),
+            (std::vector<std::string>{"women", "boots", "set"}));  // "black" is also a colour
+  EXPECT_EQ(NounLexicon::LoadWordNet((d / "missing").string()), nullptr);
+  fs::remove_all(d);
+}
+
 TEST(WebShopTextMatchTest, TypeNounsDropClosedClassAdjectivesAndNumbers) {
-  EXPECT_EQ(TypeNouns("Lumora Natural Shampoo for Dry Hair, 16 Fl Oz"),
+  // Built-in fallback (no WordNet).
+  EXPECT_EQ(TypeNouns("Lumora Natural Shampoo for Dry Hair, 16 Fl Oz", nullptr),
             (std::vector<std::string>{"lumora", "shampoo", "hair"}));
-  EXPECT_EQ(TypeNouns("Women's Black Leather Boots"), (std::vector<std::string>{"leather", "boots"}));
+  EXPECT_EQ(TypeNouns("Women's Black Leather Boots", nullptr), (std::vector<std::string>{"leather", "boots"}));
+  EXPECT_TRUE(TypeNouns("for the and 3 x 24", nullptr).empty());
+  // Debian's WordNet (installed by scripts/install-deps.sh).
+  if (NounLexicon::Default() == nullptr) GTEST_SKIP() << "WordNet (wordnet-base) not installed";
+  EXPECT_EQ(TypeNouns("Lumora Natural Shampoo for Dry Hair, 16 Fl Oz"),
+            (std::vector<std::string>{"lumora", "shampoo", "hair", "fl", "oz"}));
+  EXPECT_EQ(TypeNouns("Women's Black Leather Boots"), (std::vector<std::string>{"women", "leather", "boots"}));
+  EXPECT_EQ(TypeNouns("Kestrel Clip In Hair Extension 3 Pieces, Straight Hair"),
+            (std::vector<std::string>{"kestrel", "clip", "hair", "extension", "pieces", "hair"}));
   EXPECT_TRUE(TypeNouns("for the and 3 x 24").empty());
 }
 
@@ -201,7 +244,7 @@ TEST(WebShopRewardTest, TypeRewardThresholds) {
   EXPECT_DOUBLE_EQ(GetReward(p, g, 1.0, {{"scent", "lavender"}}).total, 0.0);
   // A goal name without nouns scores 0.2 (not > 0.2): 0.5 without query/category match.
   Goal g0 = g;
-  g0.name = "the best for you";
+  g0.name = "soft and wavy for you";
   p.query = "other";
   EXPECT_DOUBLE_EQ(GetTypeReward(p, g0).title_score, 0.2);
   EXPECT_DOUBLE_EQ(GetTypeReward(p, g0).r_type, 0.5);
