@@ -186,7 +186,7 @@ ActionOutcome WebShopSession::Act(const std::string& raw) {
       if (catalog_->Find(hit.id) != nullptr && seen.insert(hit.id).second) next.results.push_back(hit.id);
     }
     state_ = std::move(next);
-    o.valid = true;
+    o.valid = o.searched = true;
     return o;
   }
   if (verb != "click") {
@@ -287,10 +287,9 @@ StepResult WebShopEnv::Finish(double reward, bool bought, const RewardBreakdown*
 
 StepResult WebShopEnv::Step(const std::string&, const std::string& content, int) {
   ++steps_;
-  const bool is_search = Utf8Lower(TrimWhitespace(content)).rfind("search", 0) == 0;
   ActionOutcome o = session_.Act(content);
   if (!o.valid) ++invalid_;
-  if (o.valid && is_search) ++searches_;
+  if (o.searched) ++searches_;
   if (o.done) {
     StepResult r = Finish(o.reward, true, &o.breakdown);
     r.observation = session_.PageText() + " [SEP] Your score (min 0.0, max 1.0) [SEP] " + PyFloat(o.reward);

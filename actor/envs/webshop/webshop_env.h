@@ -61,6 +61,7 @@ struct PageState {
 // The outcome of one action.
 struct ActionOutcome {
   bool valid = false;
+  bool searched = false; // a valid search[...]
   std::string error;     // why the action was refused (valid == false)
   bool done = false;
   double reward = 0;
