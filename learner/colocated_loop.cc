@@ -28,13 +28,13 @@ Status RunColocatedTraining(const Mem1Config& config, const std::string& resume,
     return InvalidArgument("tokenizer " + tok_path + " has " + std::to_string(tok->vocab_size()) +
                            " tokens, more than the model's vocab_size " + std::to_string(model->config().vocab_size));
   }
-  // Environment data: QA (questions + passage index) or WebShop (catalog + product index).
-  std::vector<QaItem> train;
+  // Environment: data, one deterministic task stream per rank, and the scripted expert (SFT).
+  // QA: questions + passage index; WebShop: catalog + product index (both outlive the stream).
   std::unique_ptr<Retriever> retriever;
   webshop::Catalog catalog;
-  QaEnvOptions env_opts;
-  webshop::WebShopEnvOptions ws_opts;
-  std::vector<size_t> ws_goals;
+  std::unique_ptr<TaskSource> stream;
+  std::unique_ptr<ScriptedPolicy> expert;
+  const uint64_t stream_seed = config.runtime.seed + 7919 * comm->rank();
   if (config.env.name == "webshop") {
     const auto& w = config.env.webshop;
     webshop::CatalogOptions co;
@@ -48,14 +48,19 @@ Status RunColocatedTraining(const Mem1Config& config, const std::string& resume,
               << cr.products.skipped << " products skipped)";
     MEM1_ASSIGN_OR_RETURN(retriever, webshop::OpenProductIndex(catalog, w.data_dir + "/index"));
     MEM1_ASSIGN_OR_RETURN(webshop::Split split, webshop::ParseSplit(w.split));
-    ws_goals = webshop::SplitGoals(catalog.goals.size(), split);
-    if (ws_goals.empty()) return InvalidArgument(w.data_dir + ": env.webshop.split " + w.split + " has no goals");
-    ws_opts.max_steps = w.max_steps;
-    ws_opts.list_actions = w.list_actions;
-    ws_opts.search_anywhere = w.search_anywhere;
-    ws_opts.preset = a.preset;
+    std::vector<size_t> goals = webshop::SplitGoals(catalog.goals.size(), split);
+    if (goals.empty()) return InvalidArgument(w.data_dir + ": env.webshop.split " + w.split + " has no goals");
+    webshop::WebShopEnvOptions eo;
+    eo.max_steps = w.max_steps;
+    eo.list_actions = w.list_actions;
+    eo.search_anywhere = w.search_anywhere;
+    eo.preset = a.preset;
+    stream = std::make_unique<webshop::WebShopTaskSource>(&catalog, retriever.get(), std::move(goals), false,
+                                                         stream_seed, -1, eo);
+    expert = std::make_unique<webshop::WebShopExpertPolicy>(a.preset);
   } else {
     const std::string data = config.env.qa.data_dir;
+    std::vector<QaItem> train;
     LoadReport report;
     MEM1_RETURN_IF_ERROR(ReadQaFile(data + "/train.jsonl", &train, &report));
     if (static_cast<int32_t>(train.size()) < config.env.qa.objectives) {
@@ -63,10 +68,14 @@ Status RunColocatedTraining(const Mem1Config& config, const std::string& resume,
                              "env.qa.objectives = " + std::to_string(config.env.qa.objectives));
     }
     MEM1_ASSIGN_OR_RETURN(retriever, OpenXapianRetriever(data + "/index"));
-    env_opts.top_k = config.env.qa.top_k;
-    env_opts.mean_reward = config.env.qa.mean_reward;
-    env_opts.format_penalty = config.env.qa.format_penalty;
-    env_opts.preset = a.preset;
+    QaEnvOptions eo;
+    eo.top_k = config.env.qa.top_k;
+    eo.mean_reward = config.env.qa.mean_reward;
+    eo.format_penalty = config.env.qa.format_penalty;
+    eo.preset = a.preset;
+    stream = std::make_unique<QaTaskSource>(std::move(train), config.env.qa.objectives, stream_seed, -1,
+                                            retriever.get(), eo);
+    expert = std::make_unique<QaExpert>(a.preset);
   }
 
   Trainer trainer(model, l, comm);
@@ -75,19 +84,8 @@ Status RunColocatedTraining(const Mem1Config& config, const std::string& resume,
     MEM1_RETURN_IF_ERROR(trainer.Load(path));
     LOG(INFO) << "resumed from " << path << " at step " << trainer.step() << ", data cursor " << trainer.data_cursor();
   }
-  // Tasks: one deterministic stream per rank; the cursor counts tasks drawn per rank, so a
-  // resumed run continues exactly where the checkpoint left off (no replay, no skip).
-  const uint64_t stream_seed = config.runtime.seed + 7919 * comm->rank();
-  std::unique_ptr<TaskSource> stream;
-  std::unique_ptr<ScriptedPolicy> expert;
-  if (config.env.name == "webshop") {
-    stream = std::make_unique<webshop::WebShopTaskSource>(&catalog, retriever.get(), ws_goals, false, stream_seed, -1,
-                                                         ws_opts);
-    expert = std::make_unique<webshop::WebShopExpertPolicy>(a.preset);
-  } else {
-    stream = std::make_unique<QaTaskSource>(train, config.env.qa.objectives, stream_seed, -1, retriever.get(), env_opts);
-    expert = std::make_unique<QaExpert>(a.preset);
-  }
+  // The cursor counts tasks drawn per rank, so a resumed run continues exactly where the
+  // checkpoint left off (no replay, no skip).
   for (int64_t i = 0; i < trainer.data_cursor(); ++i) stream->Next();
 
   RolloutOptions ro;
