@@ -115,7 +115,7 @@ std::string ExpertAction(const WebShopSession& s) {
   return "";
 }
 
-std::string ExpertState(const WebShopSession& s) {
+std::string ExpertState(const WebShopSession& s, const std::string& next_action) {
   const PageState& st = s.state();
   std::ostringstream o;
   o << "Task: " << StripPrice(s.goal().instruction_text);
@@ -136,8 +136,7 @@ std::string ExpertState(const WebShopSession& s) {
         o << " Selected:";
         for (const auto& [g, v] : st.options) o << " " << g << " = " << v << ";";
       }
-      const std::string a = ExpertAction(s);
-      o << (a == "click[buy now]" ? " All requested options chosen. Next: buy." : " Next: choose the requested options.");
+      o << (next_action == "click[buy now]" ? " All requested options chosen. Next: buy." : " Next: choose the requested options.");
       break;
     }
     case PageKind::kDone:
@@ -162,11 +161,13 @@ std::string RandomAction(const WebShopSession& s, std::mt19937_64& rng) {
   return "click[" + c[std::uniform_int_distribution<size_t>(0, c.size() - 1)(rng)] + "]";
 }
 
-double PlayEpisode(WebShopEnv* env, bool expert, std::mt19937_64* rng, int max_actions) {
+double PlayEpisode(WebShopEnv* env, bool expert, std::mt19937_64* rng, int max_actions,
+                   const std::function<void(const std::string&, const StepResult&)>& on_step) {
   for (int t = 0; t < max_actions; ++t) {
     const std::string a = expert ? ExpertAction(env->session()) : RandomAction(env->session(), *rng);
     if (a.empty()) break;
     StepResult r = env->Step("webshop", a, max_actions - t - 1);
+    if (on_step) on_step(a, r);
     if (r.done) return r.reward;
   }
   return env->Truncate().reward;

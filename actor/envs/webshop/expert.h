@@ -11,6 +11,7 @@
 #ifndef MEM1_ACTOR_ENVS_WEBSHOP_EXPERT_H_
 #define MEM1_ACTOR_ENVS_WEBSHOP_EXPERT_H_
 
+#include <functional>
 #include <random>
 #include <string>
 
@@ -22,12 +23,15 @@ namespace mem1::webshop {
 // clause.
 std::string ExpertQuery(const std::string& instruction);
 std::string ExpertAction(const WebShopSession& s);
-std::string ExpertState(const WebShopSession& s);
+// `next_action`: ExpertAction(s), which the state names as the next step.
+std::string ExpertState(const WebShopSession& s, const std::string& next_action);
 std::string RandomAction(const WebShopSession& s, std::mt19937_64& rng);
 
-// Plays one episode with `policy` ("expert" or "random") directly on an env (no model): the
-// final reward. Used by tests, `mem1 webshop play` and the benchmark.
-double PlayEpisode(WebShopEnv* env, bool expert, std::mt19937_64* rng, int max_actions);
+// Plays one episode with the expert (or the random player) directly on an env (no model): the
+// final reward. `on_step`, when set, sees every action and its result (`mem1 webshop play
+// --trace`). Used by tests, `mem1 webshop play` and the benchmark.
+double PlayEpisode(WebShopEnv* env, bool expert, std::mt19937_64* rng, int max_actions,
+                   const std::function<void(const std::string& action, const StepResult& result)>& on_step = nullptr);
 
 }  // namespace mem1::webshop
 

@@ -119,21 +119,12 @@ int RunPlay(const PlayArgs& a) {
   const double t0 = MonotonicSeconds();
   while (auto env = tasks.Next()) {
     auto* w = static_cast<WebShopEnv*>(env.get());
-    double r = 0;
-    if (a.trace) {  // every action and the page it led to, as the agent sees them
-      std::printf("== %s\n%s\n", w->task_id().c_str(), w->Prompt().c_str());
-      for (int t = 0; t < a.max_steps; ++t) {
-        const std::string act = a.player == "expert" ? ExpertAction(w->session()) : RandomAction(w->session(), rng);
-        StepResult s = w->Step("webshop", act, a.max_steps - t - 1);
-        std::printf("-- action %d: %s\n%s\n", t + 1, act.c_str(), s.observation.c_str());
-        if (s.done) {
-          r = s.reward;
-          break;
-        }
-      }
-    } else {
-      r = PlayEpisode(w, a.player == "expert", &rng, a.max_steps);
-    }
+    if (a.trace) std::printf("== %s\n%s\n", w->task_id().c_str(), w->Prompt().c_str());
+    int step = 0;
+    const double r = PlayEpisode(w, a.player == "expert", &rng, a.max_steps,
+                                 [&](const std::string& act, const StepResult& s) {  // as the agent sees them
+                                   if (a.trace) std::printf("-- action %d: %s\n%s\n", ++step, act.c_str(), s.observation.c_str());
+                                 });
     reward.push_back(r);
     success.push_back(r >= 1.0 - 1e-9);
     steps.push_back(w->steps());

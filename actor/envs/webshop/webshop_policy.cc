@@ -8,8 +8,9 @@ std::optional<ScriptedTurn> WebShopExpertPolicy::Respond(const Environment& env,
   const auto* w = dynamic_cast<const WebShopEnv*>(&env);
   if (w == nullptr) return std::nullopt;
   const TagPair act = preset_.ActionTags("webshop");
-  return ScriptedTurn{preset_.state.open + ExpertState(w->session()) + preset_.state.close + act.open +
-                          ExpertAction(w->session()) + act.close,
+  const std::string action = ExpertAction(w->session());
+  return ScriptedTurn{preset_.state.open + ExpertState(w->session(), action) + preset_.state.close + act.open + action +
+                          act.close,
                       true};
 }
 

@@ -213,7 +213,8 @@ TEST_F(WebShopPagesTest, PromptCarriesInstructionFirstPageAndTags) {
   EXPECT_NE(p.find("Current page: WebShop [SEP] Instruction: [SEP] "), std::string::npos);
   // The turn grammar parses an expert turn against this env's actions.
   const TagPreset preset = GetTagPreset("paper").value();
-  const std::string turn = "<IS>" + ExpertState(env.session()) + "</IS><action>" + ExpertAction(env.session()) + "</action>";
+  const std::string action = ExpertAction(env.session());
+  const std::string turn = "<IS>" + ExpertState(env.session(), action) + "</IS><action>" + action + "</action>";
   ParsedTurn t = ParseTurn(turn, preset, env.Actions(), false);
   EXPECT_EQ(t.error, TurnError::kNone);
   EXPECT_EQ(t.action, "webshop");
