@@ -64,12 +64,23 @@ TrainResult Train(Communicator* comm, const LearnerBenchArgs& a) {
   o.micro_batch_tokens = 8192;
   o.total_steps = a.steps + 1;
   Trainer trainer(model, o, comm);
-  trainer.Step(Batch(0, a.batch, init.vocab_size, 0, a.quick));  // warm-up
+  {
+    auto warm = Batch(0, a.batch, init.vocab_size, 0, a.quick);
+    std::vector<proto::Trajectory> shard;
+    for (size_t i = 0; i < warm.size(); ++i) {
+      if (static_cast<int>(i % comm->world_size()) == comm->rank()) shard.push_back(warm[i]);
+    }
+    CHECK(trainer.Step(shard).ok());  // warm-up
+  }
   double seconds = 0, allreduce = 0;
   int64_t tokens = 0, loss_tokens = 0;
   for (int s = 1; s <= a.steps; ++s) {
     auto batch = Batch(s, a.batch, init.vocab_size, trainer.policy_version(), a.quick);
-    auto st = trainer.Step(batch);
+    std::vector<proto::Trajectory> shard;  // this rank's share, as the per-rank intake delivers it
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (static_cast<int>(i % comm->world_size()) == comm->rank()) shard.push_back(batch[i]);
+    }
+    auto st = trainer.Step(shard).value();
     seconds += st.seconds;
     allreduce += st.allreduce_seconds;
     tokens += SequenceTokens(batch);

@@ -149,6 +149,7 @@ void RegisterRolloutBench(CLI::App* bench);  // rollout_bench.cc
 void RegisterLearnerBench(CLI::App* bench);  // learner_bench.cc
 void RegisterRetrievalBench(CLI::App* bench);  // retrieval_bench.cc
 void RegisterWebShopBench(CLI::App* bench);    // webshop_bench.cc
+void RegisterFleetBench(CLI::App* bench);      // fleet_bench.cc
 
 void RegisterBenchCommands(CLI::App* app) {
   auto* bench = app->add_subcommand("bench", "Benchmarks (print measured figures and ratios to a same-run baseline)");
@@ -158,6 +159,7 @@ void RegisterBenchCommands(CLI::App* app) {
   RegisterLearnerBench(bench);
   RegisterRetrievalBench(bench);
   RegisterWebShopBench(bench);
+  RegisterFleetBench(bench);
 }
 
 }  // namespace mem1

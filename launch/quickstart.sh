@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # mem1 quickstart: the embedded default on CPU, no downloads.
 #   deps + build -> synthetic QA world + BM25 index -> SentencePiece tokenizer with the MEM1 tags
-#   -> embedded Qwen2-family policy -> SFT warm start on scripted-expert trajectories
-#   -> PPO with the colocated learner (rollouts + masked-trajectory PPO) -> evaluation table
+#   -> embedded Qwen2-family policy -> SFT warm start on scripted-expert trajectories from the
+#   actor fleet -> PPO on the fleet (launch/local.sh: learner + 2 actors over ZeroMQ, weight
+#   broadcast, HDF5 trajectory store) -> evaluation table
 #   (mem1 vs full context, 1-4 objectives: EM, F1, peak tokens, dependency, time).
 # ENV=webshop runs the same pipeline on a synthetic WebShop catalog instead (expert SFT, PPO,
 # `mem1 webshop eval`: reward, success, peak tokens for mem1 vs full context).
@@ -17,6 +18,7 @@ PRODUCTS=${PRODUCTS:-1000}
 SFT_STEPS=${SFT_STEPS:-40}
 PPO_STEPS=${PPO_STEPS:-4}
 EVAL_TASKS=${EVAL_TASKS:-8}
+ACTORS=${ACTORS:-2}
 
 echo "== 1/7 dependencies"
 bash scripts/install-deps.sh
@@ -42,16 +44,17 @@ if [ "$ENV" = webshop ]; then
   $B/mem1 init-model --config configs/webshop.yaml --tokenizer "$RUN/tokenizer.model" --out "$RUN/init"
   $B/mem1 model-info --checkpoint "$RUN/init" --no-tensors
 
-  COMMON=(--config configs/webshop.yaml --set env.webshop.data_dir="$RUN/webshop" --set tokenizer.path="$RUN/tokenizer.model"
-          --set actor.num_envs=8 --set actor.max_turns=8 --set env.webshop.max_steps=8 --set learner.global_batch=8)
-  echo "== 6/7 training: SFT warm start on expert trajectories, then PPO (colocated learner)"
-  $B/mem1_learner "${COMMON[@]}" --set run.dir="$RUN/sft" --set model.checkpoint="$RUN/init" \
-    --set learner.ppo.algorithm=sft --set learner.optim.actor_lr=2e-3 --set learner.total_steps="$SFT_STEPS" \
-    --set learner.checkpoint_every=20
-  $B/mem1_learner "${COMMON[@]}" --set run.dir="$RUN/ppo" --set model.checkpoint="$RUN/sft/policy" \
-    --set learner.ppo.algorithm=ppo --set learner.optim.actor_lr=1e-5 --set learner.optim.critic_lr=1e-4 \
+  COMMON=(--set env.webshop.data_dir="$RUN/webshop" --set tokenizer.path="$RUN/tokenizer.model"
+          --set actor.num_envs=4 --set actor.max_turns=8 --set env.webshop.max_steps=8 --set learner.global_batch=8)
+  echo "== 6/7 training on the actor fleet (learner + $ACTORS actors): SFT warm start on expert trajectories, then PPO"
+  launch/local.sh configs/webshop.yaml --actors "$ACTORS" --run-dir "$RUN/sft" "${COMMON[@]}" --set model.checkpoint="$RUN/init" \
+    --set actor.teacher=expert --set learner.ppo.algorithm=sft --set learner.optim.actor_lr=2e-3 \
+    --set learner.total_steps="$SFT_STEPS" --set learner.checkpoint_every=20
+  launch/local.sh configs/webshop.yaml --actors "$ACTORS" --run-dir "$RUN/ppo" "${COMMON[@]}" --set model.checkpoint="$RUN/sft/policy" \
+    --set learner.ppo.algorithm=ppo --set learner.mode=async --set learner.optim.actor_lr=1e-5 --set learner.optim.critic_lr=1e-4 \
     --set learner.total_steps="$PPO_STEPS" --set learner.checkpoint_every=2
-  echo "training curves: $RUN/sft/metrics.jsonl, $RUN/ppo/metrics.jsonl"
+  echo "training curves: $RUN/sft/metrics.jsonl, $RUN/ppo/metrics.jsonl; TensorBoard: tensorboard --logdir $RUN/ppo/tb"
+$B/mem1 inspect "$RUN/ppo"
 
   echo "== 7/7 evaluation on held-out goals (greedy): the model, then the scripted expert through the same engine"
   $B/mem1 webshop eval --checkpoint "$RUN/ppo/policy" --data "$RUN/webshop" --policies mem1,full \
@@ -76,16 +79,17 @@ echo "== 5/7 policy: embedded Qwen2-family shape (HF layout)"
 $B/mem1 init-model --config configs/default.yaml --tokenizer "$RUN/tokenizer.model" --out "$RUN/init"
 $B/mem1 model-info --checkpoint "$RUN/init" --no-tensors
 
-COMMON=(--config configs/default.yaml --set env.qa.data_dir="$RUN/qa" --set tokenizer.path="$RUN/tokenizer.model"
-        --set actor.num_envs=8 --set actor.max_turns=6 --set learner.global_batch=16)
-echo "== 6/7 training: SFT warm start on expert trajectories, then PPO (colocated learner)"
-$B/mem1_learner "${COMMON[@]}" --set run.dir="$RUN/sft" --set model.checkpoint="$RUN/init" \
-  --set learner.ppo.algorithm=sft --set learner.optim.actor_lr=2e-3 --set learner.total_steps="$SFT_STEPS" \
-  --set learner.checkpoint_every=20
-$B/mem1_learner "${COMMON[@]}" --set run.dir="$RUN/ppo" --set model.checkpoint="$RUN/sft/policy" \
-  --set learner.ppo.algorithm=ppo --set learner.optim.actor_lr=1e-5 --set learner.optim.critic_lr=1e-4 \
+COMMON=(--set env.qa.data_dir="$RUN/qa" --set tokenizer.path="$RUN/tokenizer.model"
+        --set actor.num_envs=4 --set actor.max_turns=6 --set learner.global_batch=16)
+echo "== 6/7 training on the actor fleet (learner + $ACTORS actors): SFT warm start on expert trajectories, then PPO"
+launch/local.sh configs/default.yaml --actors "$ACTORS" --run-dir "$RUN/sft" "${COMMON[@]}" --set model.checkpoint="$RUN/init" \
+  --set actor.teacher=expert --set learner.ppo.algorithm=sft --set learner.optim.actor_lr=2e-3 \
+  --set learner.total_steps="$SFT_STEPS" --set learner.checkpoint_every=20
+launch/local.sh configs/default.yaml --actors "$ACTORS" --run-dir "$RUN/ppo" "${COMMON[@]}" --set model.checkpoint="$RUN/sft/policy" \
+  --set learner.ppo.algorithm=ppo --set learner.mode=async --set learner.optim.actor_lr=1e-5 --set learner.optim.critic_lr=1e-4 \
   --set learner.total_steps="$PPO_STEPS" --set learner.checkpoint_every=2
-echo "training curves: $RUN/sft/metrics.jsonl, $RUN/ppo/metrics.jsonl"
+echo "training curves: $RUN/sft/metrics.jsonl, $RUN/ppo/metrics.jsonl; TensorBoard: tensorboard --logdir $RUN/ppo/tb"
+$B/mem1 inspect "$RUN/ppo"
 
 echo "== 7/7 evaluation on held-out tasks (greedy)"
 $B/mem1 eval --checkpoint "$RUN/ppo/policy" --data "$RUN/qa" --objectives 1,2,4 --policies mem1,full \

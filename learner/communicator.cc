@@ -159,4 +159,17 @@ Result<std::unique_ptr<Communicator>> MakeNcclCommunicator() {
 #endif
 }
 
+Status AgreeOnStatus(Communicator* comm, const Status& mine) {
+  std::string bytes;
+  if (!mine.ok()) bytes = std::to_string(static_cast<int>(mine.code())) + ":" + mine.message();
+  const auto all = comm->AllGatherBytes(bytes);
+  for (size_t r = 0; r < all.size(); ++r) {
+    if (all[r].empty()) continue;
+    const size_t colon = all[r].find(':');
+    const int code = std::atoi(all[r].substr(0, colon).c_str());
+    return Status(static_cast<StatusCode>(code), "rank " + std::to_string(r) + ": " + all[r].substr(colon + 1));
+  }
+  return Status::Ok();
+}
+
 }  // namespace mem1

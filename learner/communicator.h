@@ -39,6 +39,13 @@ std::unique_ptr<Communicator> MakeLocalCommunicator();
 // UNIMPLEMENTED in builds without NCCL.
 [[nodiscard]] Result<std::unique_ptr<Communicator>> MakeNcclCommunicator();
 
+// The rule for an error on one rank (collective: every rank calls it at the same point with
+// its own status): every rank learns every status, and all return the same result, the
+// first failing rank's status prefixed "rank R: " (OK when every rank is OK). Then every
+// rank ends (or retries) together instead of the healthy ones blocking in the next
+// collective.
+[[nodiscard]] Status AgreeOnStatus(Communicator* comm, const Status& mine);
+
 // True when this build has the NCCL backend.
 bool HaveNccl();
 

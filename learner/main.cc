@@ -1,22 +1,31 @@
-// mem1_learner: PPO / GRPO / SFT training. Colocated mode (this binary): every rank runs its
-// own rollouts on the QA environment, the global batch is all-gathered, and the trainer steps
-// data parallel over MPI (launch with mpirun/srun for several ranks; one process = one rank).
+// mem1_learner: PPO / GRPO / SFT training, one process per data-parallel rank (mpirun / srun;
+// MPI on CPU, NCCL on GPU). Every rank receives trajectories from the actor fleet over ZeroMQ
+// (see learner/fleet_learner.h), stores them in its HDF5 trajectory store, and trains on its
+// shard; rank 0 publishes new weights to the actors and writes metrics and checkpoints.
+// `launch/local.sh` runs it with N actors on one host; `launch/submit.sh` under Slurm.
+#include <csignal>
+#include <filesystem>
 #include <cstdlib>
 #include <iostream>
 
 #include "common/cli/cli_common.h"
-#include "learner/colocated_loop.h"
+#include "learner/fleet_learner.h"
+
+namespace {
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+}  // namespace
 
 int main(int argc, char** argv) {
   mem1::InitLogging(argv[0]);
-  CLI::App app{"mem1 learner: PPO/GRPO/SFT over masked MEM1 trajectories, data parallel over MPI (NCCL in CUDA builds)"};
+  CLI::App app{"mem1 learner: PPO/GRPO/SFT over masked MEM1 trajectories from the actor fleet, data parallel over MPI (NCCL in CUDA builds)"};
   mem1::ConfigFlags flags;
   mem1::AddConfigFlags(&app, &flags);
   bool dry_run = false;
   std::string resume;
   int64_t steps = 0;
   app.add_flag("--dry-run", dry_run, "Validate the config, write it to the run directory, exit");
-  app.add_option("--resume", resume, "Run directory (or checkpoint file) to resume from");
+  app.add_option("--resume", resume, "Run directory (or checkpoint file) to resume from: weights, optimizer, step, store cursors");
   app.add_option("--steps", steps, "Stop after this many steps in this invocation (default: up to learner.total_steps)");
   CLI11_PARSE(app, argc, argv);
   mem1::Mem1Config config;
@@ -35,13 +44,19 @@ int main(int argc, char** argv) {
   } else {
     comm = mem1::MakeLocalCommunicator();
   }
+  if (!resume.empty() && std::filesystem::is_directory(resume)) config.run.dir = resume;
   if (comm->rank() == 0) {
     if (auto st = mem1::WriteResolvedConfig(config); !st.ok()) return mem1::ReportError(st);
   }
   const int threads = mem1::ApplyThreads(config.runtime.threads);
   LOG(INFO) << "mem1_learner rank " << comm->rank() << "/" << comm->world_size() << " (" << comm->name() << "), "
-            << threads << " threads, " << config.learner.ppo.algorithm << ", run dir " << config.run.dir;
+            << threads << " threads, " << config.learner.ppo.algorithm << " (" << config.learner.mode << "), run dir "
+            << config.run.dir;
   if (dry_run) return 0;
-  if (auto st = mem1::RunColocatedTraining(config, resume, comm.get(), steps); !st.ok()) return mem1::ReportError(st);
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  if (auto st = mem1::RunFleetLearner(config, resume, comm.get(), steps, &g_stop); !st.ok()) {
+    return mem1::ReportError(st);
+  }
   return 0;
 }

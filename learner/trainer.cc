@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstring>
 #include <mutex>
 #include <chrono>
 #include <cmath>
@@ -142,27 +143,44 @@ double Trainer::LearningRate(int64_t step, double peak) const {
   return peak * (o.min_lr_ratio + (1.0 - o.min_lr_ratio) * cosine);
 }
 
-StepStats Trainer::Step(const std::vector<proto::Trajectory>& global_batch) {
+Result<StepStats> Trainer::Step(const std::vector<proto::Trajectory>& shard) {
+  // libtorch failures (out of memory above all) become a status at this boundary, so a caller
+  // can retry with a smaller micro_batch_tokens instead of the process aborting.
+  try {
+    return StepImpl(shard);
+  } catch (const c10::Error& e) {
+    const std::string what = e.what_without_backtrace();
+    if (what.find("out of memory") != std::string::npos || what.find("alloc") != std::string::npos) {
+      return ResourceExhausted("training step " + std::to_string(step_) + ": " + what +
+                               " (retry with a smaller learner.micro_batch_tokens)");
+    }
+    return Internal("training step " + std::to_string(step_) + ": libtorch: " + what);
+  } catch (const std::bad_alloc&) {
+    return ResourceExhausted("training step " + std::to_string(step_) +
+                             ": out of host memory (retry with a smaller learner.micro_batch_tokens)");
+  }
+}
+
+StepStats Trainer::StepImpl(const std::vector<proto::Trajectory>& shard) {
   const double t0 = MonotonicSeconds();
   const auto& ppo = options_.ppo;
   const bool is_ppo = ppo.algorithm == "ppo", is_grpo = ppo.algorithm == "grpo", is_sft = ppo.algorithm == "sft";
   StepStats st;
-  // 1. Admission over the global batch (identical on every rank).
+  // 1. Admission over this rank's shard; counts are summed over ranks below.
   std::vector<const proto::Trajectory*> admitted;
-  for (const auto& t : global_batch) {
+  int64_t stale = 0;
+  for (const auto& t : shard) {
     const int64_t lag = policy_version_ - t.policy_version();
     if (!is_sft && lag > ppo.max_policy_lag) {
-      ++st.stale_dropped;
+      ++stale;
       continue;
     }
     admitted.push_back(&t);
   }
-  if (st.stale_dropped > 0 && comm_->rank() == 0) {
-    LOG(WARNING) << "step " << step_ << ": dropped " << st.stale_dropped << " trajectories older than max_policy_lag="
-                 << ppo.max_policy_lag << " (learner version " << policy_version_ << ")";
-  }
   std::vector<float> grpo_adv;
   if (is_grpo) {
+    // Groups are whole on one rank (the actor sends a group to one rank), so normalising
+    // within the shard is normalising within each group.
     std::vector<double> rewards;
     std::vector<uint64_t> groups;
     for (const auto* t : admitted) {
@@ -173,23 +191,35 @@ StepStats Trainer::Step(const std::vector<proto::Trajectory>& global_batch) {
   }
   double reward_sum = 0;
   for (const auto* t : admitted) reward_sum += t->reward();
-  st.reward_mean = admitted.empty() ? 0 : reward_sum / admitted.size();
-  st.trajectories = admitted.size();
-  // 2. This rank's shard.
+  // 2. Masked sequences of the admitted shard.
   std::vector<MaskedSequence> seqs;
   std::vector<const proto::Trajectory*> mine;
   std::vector<float> my_grpo;
+  int64_t malformed = 0;
   for (size_t g = 0; g < admitted.size(); ++g) {
-    if (static_cast<int>(g % comm_->world_size()) != comm_->rank()) continue;
     auto seq = BuildMaskedSequence(*admitted[g]);
     if (!seq.ok()) {
       LOG(WARNING) << "skipping malformed trajectory: " << seq.status().message();
-      ++st.malformed;
+      ++malformed;
       continue;
     }
     seqs.push_back(std::move(seq).value());
     mine.push_back(admitted[g]);
     if (is_grpo) my_grpo.push_back(grpo_adv[g]);
+  }
+  {
+    auto counts = torch::tensor(std::vector<double>{static_cast<double>(stale), static_cast<double>(mine.size()),
+                                                    static_cast<double>(malformed), reward_sum},
+                                torch::kFloat64);
+    comm_->AllReduceSum(counts);
+    st.stale_dropped = static_cast<int64_t>(counts[0].item<double>());
+    st.trajectories = static_cast<int64_t>(counts[1].item<double>());
+    st.malformed = static_cast<int64_t>(counts[2].item<double>());
+    st.reward_mean = st.trajectories > 0 ? counts[3].item<double>() / st.trajectories : 0;
+  }
+  if (st.stale_dropped > 0 && comm_->rank() == 0) {
+    LOG(WARNING) << "step " << step_ << ": dropped " << st.stale_dropped << " trajectories older than max_policy_lag="
+                 << ppo.max_policy_lag << " (learner version " << policy_version_ << ")";
   }
   std::vector<const MaskedSequence*> seq_ptrs;
   std::vector<float> temps;
@@ -228,6 +258,26 @@ StepStats Trainer::Step(const std::vector<proto::Trajectory>& global_batch) {
       }
     }
   }
+  // Rollout <-> learner log-prob gap over on-policy tokens (sampled by the current weights):
+  // ~0 by construction with the exact masked layout; drift means a bug or a numerics problem.
+  double gap_local[3] = {0, 0, 0};  // sum |diff|, count, max |diff|
+  if (!is_sft) {
+    for (size_t i = 0; i < seqs.size(); ++i) {
+      auto lp = prox[i].to(torch::kCPU);
+      const float* p = lp.data_ptr<float>();
+      int64_t k = 0;
+      for (int64_t j = 1; j < seqs[i].length; ++j) {
+        if (!seqs[i].loss_mask[j]) continue;
+        if (seqs[i].policy_versions[j] == policy_version_) {
+          const double d = std::abs(static_cast<double>(p[k]) - seqs[i].behaviour_logprobs[j]);
+          gap_local[0] += d;
+          gap_local[1] += 1;
+          gap_local[2] = std::max(gap_local[2], d);
+        }
+        ++k;
+      }
+    }
+  }
   // 4. Advantages and returns per sequence; whitening over the global batch.
   std::vector<torch::Tensor> adv(seqs.size()), ret(seqs.size()), behaviour(seqs.size());
   double local[3] = {0, 0, 0};  // sum, sum of squares, count of loss tokens
@@ -254,8 +304,19 @@ StepStats Trainer::Step(const std::vector<proto::Trajectory>& global_batch) {
     }
     local[2] += n;
   }
-  auto red = torch::tensor(std::vector<double>{local[0], local[1], local[2]}, torch::kFloat64);
+  auto red = torch::tensor(std::vector<double>{local[0], local[1], local[2], gap_local[0], gap_local[1]}, torch::kFloat64);
   comm_->AllReduceSum(red);
+  st.logprob_gap_tokens = static_cast<int64_t>(red[4].item<double>());
+  st.logprob_gap_mean = st.logprob_gap_tokens > 0 ? red[3].item<double>() / st.logprob_gap_tokens : 0;
+  {
+    // Max over ranks: every rank's local max, gathered.
+    std::string mine_max(reinterpret_cast<const char*>(&gap_local[2]), sizeof(double));
+    for (const auto& part : comm_->AllGatherBytes(mine_max)) {
+      double v = 0;
+      if (part.size() == sizeof(double)) std::memcpy(&v, part.data(), sizeof(double));
+      st.logprob_gap_max = std::max(st.logprob_gap_max, v);
+    }
+  }
   const double global_tokens = red[2].item<double>();
   st.tokens = static_cast<int64_t>(global_tokens);
   if (ppo.whiten_advantages && is_ppo && global_tokens > 1) {
@@ -387,6 +448,11 @@ Status Trainer::Save(const std::string& path, const std::string& config_yaml) co
   MEM1_RETURN_IF_ERROR(w->SetInt64("step", step_));
   MEM1_RETURN_IF_ERROR(w->SetInt64("policy_version", policy_version_));
   MEM1_RETURN_IF_ERROR(w->SetInt64("data_cursor", data_cursor_));
+  {
+    std::string cursors;
+    for (size_t i = 0; i < rank_cursors_.size(); ++i) cursors += (i ? "," : "") + std::to_string(rank_cursors_[i]);
+    MEM1_RETURN_IF_ERROR(w->SetString("rank_cursors", cursors));
+  }
   MEM1_RETURN_IF_ERROR(w->SetString("config", config_yaml));
   MEM1_RETURN_IF_ERROR(w->SetString("algorithm", options_.ppo.algorithm));
   MEM1_RETURN_IF_ERROR(w->SetString("model_config", HfConfigJson(policy_->config())));
@@ -426,6 +492,21 @@ Status Trainer::Load(const std::string& path) {
   MEM1_ASSIGN_OR_RETURN(int64_t step, r->GetInt64("step"));
   MEM1_ASSIGN_OR_RETURN(int64_t pv, r->GetInt64("policy_version"));
   MEM1_ASSIGN_OR_RETURN(int64_t cursor, r->GetInt64("data_cursor"));
+  std::vector<int64_t> rank_cursors;
+  if (auto c = r->GetString("rank_cursors"); c.ok()) {
+    size_t b = 0;
+    const std::string& text = *c;
+    while (b < text.size()) {
+      size_t e = text.find(',', b);
+      if (e == std::string::npos) e = text.size();
+      try {
+        rank_cursors.push_back(std::stoll(text.substr(b, e - b)));
+      } catch (const std::exception&) {
+        return DataLoss(path + ": rank_cursors attribute is not a list of integers: \"" + text + "\"");
+      }
+      b = e + 1;
+    }
+  }
   // Read everything first; apply only when all of it is consistent.
   std::vector<std::array<std::vector<float>, 3>> loaded(params_.size());
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -465,6 +546,7 @@ Status Trainer::Load(const std::string& path) {
   step_ = step;
   policy_version_ = pv;
   data_cursor_ = cursor;
+  rank_cursors_ = std::move(rank_cursors);
   return Status::Ok();
 }
 

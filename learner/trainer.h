@@ -1,9 +1,9 @@
 // The learner's optimisation core: one Step() = one optimizer update from a global batch of
-// trajectories, data parallel over a Communicator.
+// trajectories, data parallel over a Communicator. Each rank passes its own shard (what its
+// intake received); the global parts are collectives.
 //
-// Per step: admission (trajectories more than max_policy_lag versions behind are dropped and
-// counted; malformed records are counted and skipped) -> shard (trajectory g goes to rank
-// g % world) -> masked sequences -> token-budget micro-batches -> a no-grad pass for the
+// Per step: admission on the shard (trajectories more than max_policy_lag versions behind are
+// dropped; malformed records are skipped; both counted over ranks) -> masked sequences -> token-budget micro-batches -> a no-grad pass for the
 // proximal log-probs (current weights), old values and reference log-probs -> advantages
 // (PPO: GAE over model tokens with the outcome reward at the last model token; GRPO: group-
 // normalised outcome; whitening over the global batch) -> gradient accumulation over
@@ -40,6 +40,10 @@ struct StepStats {
   double loss = 0, policy_loss = 0, value_loss = 0, entropy = 0, kl = 0;  // token means
   double clip_fraction = 0, is_weight_mean = 0, grad_norm = 0, lr = 0, reward_mean = 0;
   double seconds = 0, allreduce_seconds = 0;
+  // |behaviour - learner| log-prob over loss tokens sampled by the current weights (global):
+  // ~0 with the exact masked layout; any drift is a bug or a numerics problem.
+  double logprob_gap_mean = 0, logprob_gap_max = 0;
+  int64_t logprob_gap_tokens = 0;
 };
 
 // Per-token outputs of scoring sequences (N loss tokens, in sequence order, sequence by sequence).
@@ -71,13 +75,23 @@ class Trainer {
   // initial weights is kept as the reference policy.
   Trainer(Qwen2ForCausalLM policy, const LearnerOptions& options, Communicator* comm);
 
-  StepStats Step(const std::vector<proto::Trajectory>& global_batch);
+  // One optimizer update from THIS RANK'S SHARD of the global batch (collective: every rank
+  // calls it once per step, possibly with an empty shard). Global quantities (admission
+  // counts, token count, advantage whitening, reward mean, loss means) are reduced over ranks.
+  // GRPO groups must be whole within a shard. libtorch failures come back as a status:
+  // RESOURCE_EXHAUSTED for out-of-memory (retry with a smaller micro_batch_tokens), INTERNAL
+  // otherwise; after an error the trainer's state is unspecified (reload a checkpoint).
+  [[nodiscard]] Result<StepStats> Step(const std::vector<proto::Trajectory>& shard);
 
   int64_t step() const { return step_; }
   int64_t policy_version() const { return policy_version_; }
   // Opaque position of the task/trajectory source, saved with checkpoints.
   void set_data_cursor(int64_t cursor) { data_cursor_ = cursor; }
   int64_t data_cursor() const { return data_cursor_; }
+  // Per-rank positions in the learner's trajectory stores (records consumed), saved with
+  // checkpoints so a resume retrains nothing and skips nothing.
+  void set_rank_cursors(std::vector<int64_t> cursors) { rank_cursors_ = std::move(cursors); }
+  const std::vector<int64_t>& rank_cursors() const { return rank_cursors_; }
   Qwen2ForCausalLM& policy() { return policy_; }
   // Learning rate at optimizer step `step` (0-based) for the given peak.
   double LearningRate(int64_t step, double peak) const;
@@ -96,6 +110,7 @@ class Trainer {
     torch::Tensor m, v;  // AdamW moments
     bool critic = false;
   };
+  StepStats StepImpl(const std::vector<proto::Trajectory>& shard);
   void AllReduceGradients(StepStats* stats);
   void OptimizerStep(StepStats* stats);
 
@@ -107,6 +122,7 @@ class Trainer {
   int64_t step_ = 0;
   int64_t policy_version_ = 0;
   int64_t data_cursor_ = 0;
+  std::vector<int64_t> rank_cursors_;
 };
 
 // Writes the policy of a learner checkpoint as an HF checkpoint (config.json +

@@ -16,6 +16,13 @@ PKGS=(
   wordnet-base
   libgtest-dev libgmock-dev libbenchmark-dev
   python3
+  # Slurm launch path (launch/submit.sh, tests/e2e/slurm_test.sh): the daemons, the client
+  # commands and munge authentication. `srun --mpi=pmix` needs the mpi_pmix plugin
+  # (slurm-wlm-basic-plugins: mpi_pmix_v4.so) AND the unversioned
+  # /usr/lib/x86_64-linux-gnu/pmix2/lib/libpmix.so it dlopens at run time, which only
+  # libpmix-dev ships (libpmix2 has libpmix.so.2 only).
+  slurm-wlm slurmctld slurmd slurm-client slurm-wlm-basic-plugins munge
+  libpmix2 libpmix-dev
 )
 
 missing=()

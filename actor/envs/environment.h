@@ -9,8 +9,10 @@
 #ifndef MEM1_ACTOR_ENVS_ENVIRONMENT_H_
 #define MEM1_ACTOR_ENVS_ENVIRONMENT_H_
 
+#include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +39,32 @@ class Environment {
   virtual StepResult Step(const std::string& action, const std::string& content, int turns_left) = 0;
   // The episode was cut without a terminal action: final reward and metrics.
   virtual StepResult Truncate() { return StepResult{"", true, 0.0, {}}; }
+  // A fresh copy of this task at its start (same prompt, same reward), or nullptr when the
+  // environment cannot be copied. GRPO runs group_size copies of one task.
+  virtual std::unique_ptr<Environment> Clone() const { return nullptr; }
+  // GRPO: episodes of copies of one task instance share a group id (0 = no group); the
+  // engine records it in the trajectory.
+  void set_group_id(uint64_t group_id) { group_id_ = group_id; }
+  uint64_t group_id() const { return group_id_; }
+
+ private:
+  uint64_t group_id_ = 0;
+};
+
+// Optional teacher: when it returns text for a turn, the engine feeds that text's tokens
+// instead of sampling (recorded as model tokens with the model's log-probs, so the record is
+// the same as a sampled one). Used by scripted experts (SFT data) and tests.
+struct ScriptedTurn {
+  std::string text;      // fed as the start of the turn's output
+  bool complete = true;  // true: the turn ends after `text`; false: the model continues sampling
+};
+
+class ScriptedPolicy {
+ public:
+  virtual ~ScriptedPolicy() = default;
+  // `turn` is 0-based; `last_observation` is the previous observation text ("" on turn 0).
+  // std::nullopt: the model samples the whole turn.
+  virtual std::optional<ScriptedTurn> Respond(const Environment& env, int turn, const std::string& last_observation) = 0;
 };
 
 class TaskSource {

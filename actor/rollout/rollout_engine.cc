@@ -60,12 +60,32 @@ struct RolloutEngine::Impl {
       : model(std::move(m)), tok(t), opt(o), preset(GetTagPreset(o.preset).value()), sampler(o.sampling) {}
 };
 
+Result<RolloutOptions> RolloutOptionsFromConfig(const Mem1Config& config) {
+  const auto& a = config.actor;
+  RolloutOptions ro;
+  MEM1_ASSIGN_OR_RETURN(ro.policy, ContextPolicy::Parse(a.context_policy));
+  MEM1_ASSIGN_OR_RETURN(TagPreset preset, GetTagPreset(a.preset));
+  (void)preset;
+  ro.preset = a.preset;
+  ro.batch_size = a.num_envs;
+  ro.max_turns = a.max_turns;
+  ro.max_new_tokens_per_turn = a.max_new_tokens_per_turn;
+  ro.max_state_tokens = a.max_state_tokens;
+  ro.slot_capacity = a.slot_capacity;
+  ro.end_on_format_error = a.end_on_format_error;
+  ro.sampling.temperature = a.temperature;
+  ro.sampling.top_p = a.top_p;
+  ro.sampling.seed = config.runtime.seed;
+  return ro;
+}
+
 RolloutEngine::RolloutEngine(Qwen2ForCausalLM model, const Tokenizer* tokenizer, const RolloutOptions& options) {
   CHECK(tokenizer != nullptr);
   CHECK_GE(options.batch_size, 1);
   CHECK_GE(options.max_turns, 1);
   CHECK_GE(options.max_new_tokens_per_turn, 1);
-  impl_ = new Impl(std::move(model), tokenizer, options);
+  impl_ = std::make_unique<Impl>(std::move(model), tokenizer, options);
+  impl_->next_episode = options.first_episode_id;
   const auto& w = impl_->model->model->embed_tokens->weight;
   impl_->device = w.device();
   impl_->cache = std::make_unique<KvCache>(impl_->model->config(), options.batch_size, options.slot_capacity, w.device(),
@@ -73,7 +93,7 @@ RolloutEngine::RolloutEngine(Qwen2ForCausalLM model, const Tokenizer* tokenizer,
   impl_->slots.resize(options.batch_size);
 }
 
-RolloutEngine::~RolloutEngine() { delete impl_; }
+RolloutEngine::~RolloutEngine() = default;
 
 void RolloutEngine::set_policy_version(int64_t version) { impl_->opt.policy_version = version; }
 
@@ -144,6 +164,7 @@ Status RolloutEngine::Run(TaskSource* tasks, const std::function<void(proto::Tra
     t.set_episode_id(I.next_episode++);
     t.set_env_name(s.env->name());
     t.set_task_id(s.env->task_id());
+    t.set_group_id(s.env->group_id());
     t.set_policy_version(o.policy_version);
     t.set_context_policy(o.policy.Name());
     t.set_sampling_temperature(static_cast<float>(temperature));

@@ -19,10 +19,12 @@
 #define MEM1_ACTOR_ROLLOUT_ROLLOUT_ENGINE_H_
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "actor/envs/environment.h"
+#include "common/config/config.h"
 #include "common/memory/context_policy.h"
 #include "common/memory/tag_grammar.h"
 #include "common/model/qwen2.h"
@@ -44,24 +46,15 @@ struct RolloutOptions {
   bool end_on_format_error = false;     // MEM1 reference code: true (reward 0); ours: keep going
   SamplingOptions sampling;             // greedy / temperature / top-k / top-p / seed
   std::string actor_id = "actor-0";
+  uint64_t first_episode_id = 0;        // episode ids count up from here (an actor starts at its start time in µs, unique across restarts)
   int64_t policy_version = 0;
 };
 
-// Optional teacher: when it returns text for a turn, the engine feeds that text's tokens
-// instead of sampling (recorded as model tokens with the model's log-probs, so the record is
-// the same as a sampled one). Used by scripted experts (SFT data) and tests.
-struct ScriptedTurn {
-  std::string text;      // fed as the start of the turn's output
-  bool complete = true;  // true: the turn ends after `text`; false: the model continues sampling
-};
+// The teacher interface (ScriptedPolicy) lives beside Environment (actor/envs/environment.h).
 
-class ScriptedPolicy {
- public:
-  virtual ~ScriptedPolicy() = default;
-  // `turn` is 0-based; `last_observation` is the previous observation text ("" on turn 0).
-  // std::nullopt: the model samples the whole turn.
-  virtual std::optional<ScriptedTurn> Respond(const Environment& env, int turn, const std::string& last_observation) = 0;
-};
+// The rollout options a config describes (actor.* + the seed): the one place actor options
+// become engine options. INVALID_ARGUMENT for an unparsable context policy or preset.
+[[nodiscard]] Result<RolloutOptions> RolloutOptionsFromConfig(const Mem1Config& config);
 
 struct RolloutStats {
   int64_t episodes = 0;
@@ -75,6 +68,8 @@ class RolloutEngine {
   // `tokenizer` must outlive the engine. CHECK-fails on invalid options (validate configs first).
   RolloutEngine(Qwen2ForCausalLM model, const Tokenizer* tokenizer, const RolloutOptions& options);
   ~RolloutEngine();
+  RolloutEngine(const RolloutEngine&) = delete;
+  RolloutEngine& operator=(const RolloutEngine&) = delete;
 
   // Runs episodes from `tasks` until it is exhausted and every slot has finished, calling
   // `sink` with each finished trajectory (in completion order). `teacher` may be null.
@@ -89,7 +84,7 @@ class RolloutEngine {
  private:
   struct Slot;
   struct Impl;
-  Impl* impl_;
+  std::unique_ptr<Impl> impl_;
   RolloutStats stats_;
 };
 

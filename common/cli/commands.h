@@ -12,6 +12,7 @@ void RegisterTokenizerCommands(CLI::App* app);  // tokenize, tokenizer train
 void RegisterBenchCommands(CLI::App* app);      // bench model|rollout|learner|retrieval (bench/)
 void RegisterQaCommands(CLI::App* app);         // datagen qa, index build (actor/envs/qa)
 void RegisterLearnerCommands(CLI::App* app);    // export (learner/)
+void RegisterInspectCommand(CLI::App* app);     // inspect: trajectory stores, one episode (learner/)
 void RegisterWebShopCommands(CLI::App* app);    // datagen webshop, webshop index|play|eval (actor/envs/webshop)
 
 }  // namespace mem1

@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   mem1::RegisterQaCommands(&app);
   mem1::RegisterWebShopCommands(&app);
   mem1::RegisterLearnerCommands(&app);
+  mem1::RegisterInspectCommand(&app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

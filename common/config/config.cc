@@ -245,8 +245,16 @@ void BindAll(Binder& b, Mem1Config& c) {
   b.Section("tokenizer", [&](Binder& s) { s.String("path", &c.tokenizer.path); });
   b.Section("actor", [&](Binder& s) {
     auto& a = c.actor;
-    s.String("learner_endpoint", &a.learner_endpoint, {}, "(tcp|ipc|inproc)://.+");
-    s.String("weights_endpoint", &a.weights_endpoint, {}, "(tcp|ipc|inproc)://.+");
+    s.String("learner_endpoint", &a.learner_endpoint, {}, "((tcp|ipc|inproc)://[^,]+)(,(tcp|ipc|inproc)://[^,]+)*|");
+    s.String("weights_endpoint", &a.weights_endpoint, {}, "(tcp|ipc|inproc)://.+|");
+    s.String("teacher", &a.teacher, {"none", "expert"});
+    s.Integer("episodes", &a.episodes, -1, kBig);
+    s.Integer("spool_capacity", &a.spool_capacity, 1, 1 << 24);
+    s.Real("resend_after_s", &a.resend_after_s, 0.0, 1e6, /*lo_open=*/true);
+    s.Real("heartbeat_s", &a.heartbeat_s, 0.0, 1e6, /*lo_open=*/true);
+    s.Real("connect_timeout_s", &a.connect_timeout_s, 0.0, 1e9, /*lo_open=*/true);
+    s.Real("learner_timeout_s", &a.learner_timeout_s, 0.0, 1e9, /*lo_open=*/true);
+    s.String("ack_log", &a.ack_log);
     s.Integer("num_envs", &a.num_envs, 1, 1 << 20);
     s.Integer("max_turns", &a.max_turns, 1, 1 << 16);
     s.Integer("max_new_tokens_per_turn", &a.max_new_tokens_per_turn, 1, 1 << 20);
@@ -284,6 +292,17 @@ void BindAll(Binder& b, Mem1Config& c) {
     auto& l = c.learner;
     s.String("bind_endpoint", &l.bind_endpoint, {}, "(tcp|ipc|inproc)://.+");
     s.String("publish_endpoint", &l.publish_endpoint, {}, "(tcp|ipc|inproc)://.+");
+    s.String("advertise_host", &l.advertise_host);
+    s.String("mode", &l.mode, {"sync", "async"});
+    s.String("offline_store", &l.offline_store);
+    s.Integer("offline_epochs", &l.offline_epochs, 1, 1 << 20);
+    s.Integer("weight_chunk_bytes", &l.weight_chunk_bytes, 1024, int64_t{1} << 30);
+    s.Integer("max_message_bytes", &l.max_message_bytes, 1024, int64_t{1} << 31);
+    s.Integer("max_trajectory_tokens", &l.max_trajectory_tokens, 1, int64_t{1} << 31);
+    s.Integer("max_segments", &l.max_segments, 1, 1 << 24);
+    s.Integer("store_shard_records", &l.store_shard_records, 1, 1 << 24);
+    s.Bool("store_fsync", &l.store_fsync);
+    s.Real("data_timeout_s", &l.data_timeout_s, 0.0, 1e9, /*lo_open=*/true);
     s.String("backend", &l.backend, {"mpi", "nccl"});
     s.Integer("total_steps", &l.total_steps, 0, 1 << 30);
     s.Integer("global_batch", &l.global_batch, 1, 1 << 24);

@@ -60,8 +60,19 @@ struct RunOptions {
 
 // Actor-process settings (the rollout fleet).
 struct ActorOptions {
-  std::string learner_endpoint = "tcp://127.0.0.1:5555";  // ZeroMQ PUSH target (trajectories)
-  std::string weights_endpoint = "tcp://127.0.0.1:5556";  // ZeroMQ SUB source (weights)
+  // Learner endpoints. "" (default) = read them from <run.dir>/rendezvous.json, which rank 0
+  // writes (the only way under Slurm, where hosts are known late). Otherwise a comma-separated
+  // list of every rank's trajectory endpoint, in rank order, and rank 0's weights endpoint.
+  std::string learner_endpoint = "";                      // e.g. tcp://node1:5560,tcp://node1:5561
+  std::string weights_endpoint = "";                      // e.g. tcp://node1:5555
+  std::string teacher = "none";                           // none | expert: the scripted expert writes every turn (SFT data)
+  int64_t episodes = -1;                                  // stop after this many episodes (-1 = until the learner finishes)
+  int32_t spool_capacity = 256;                           // trajectories kept until acked; rollouts pause when full
+  double resend_after_s = 10.0;                           // re-send a trajectory not acked within this time
+  double heartbeat_s = 1.0;                               // heartbeat / progress interval
+  double connect_timeout_s = 300.0;                       // wait this long for the rendezvous file / first ack
+  double learner_timeout_s = 600.0;                       // exit when the learner is silent this long (it may be restarting)
+  std::string ack_log = "";                               // audit: append "episode_id rank" per acked trajectory to this file
   int32_t num_envs = 8;                                   // environments driven per process (KV slots)
   int32_t max_turns = 6;                                  // 6 for QA, 10 for WebShop (MEM1)
   int32_t max_new_tokens_per_turn = 128;
@@ -130,8 +141,22 @@ struct OptimOptions {
 
 // Learner-process settings.
 struct LearnerOptions {
-  std::string bind_endpoint = "tcp://*:5555";     // ZeroMQ PULL (trajectories)
-  std::string publish_endpoint = "tcp://*:5556";  // ZeroMQ PUB (weights)
+  // Rank r binds its trajectory ROUTER at bind_endpoint with the port + r ("tcp://*:0" = an
+  // ephemeral port per rank); rank 0 binds the weights PUB at publish_endpoint. Endpoints go
+  // to <run.dir>/rendezvous.json with the host replaced by advertise_host.
+  std::string bind_endpoint = "tcp://*:0";        // ZeroMQ ROUTER (trajectories, acks)
+  std::string publish_endpoint = "tcp://*:0";     // ZeroMQ PUB (weights), rank 0
+  std::string advertise_host = "";                // host actors connect to; "" = this node's hostname
+  std::string mode = "sync";                      // sync: train only on the current version's data | async: within ppo.max_policy_lag
+  std::string offline_store = "";                 // train from this trajectory store (dir or run dir) instead of live actors
+  int32_t offline_epochs = 1;                     // passes over offline_store (then training stops)
+  int64_t weight_chunk_bytes = 1 << 20;           // weight broadcast chunk size
+  int64_t max_message_bytes = 64 << 20;           // a bigger trajectory message is refused (ZMQ_MAXMSGSIZE too)
+  int64_t max_trajectory_tokens = 1 << 20;        // a longer trajectory is refused
+  int32_t max_segments = 4096;                    // a trajectory with more segments is refused
+  int32_t store_shard_records = 256;              // trajectory store: records per sealed HDF5 shard
+  bool store_fsync = true;                        // fsync every append before the ack (the ack promise)
+  double data_timeout_s = 600.0;                  // a step waiting this long for data fails (no actors?)
   std::string backend = "mpi";                    // "mpi" (CPU) or "nccl" (CUDA builds)
   int32_t total_steps = 500;                      // paper: 500
   int32_t global_batch = 128;                     // trajectories per optimizer step (paper: 128 tasks)

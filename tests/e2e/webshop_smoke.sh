@@ -36,15 +36,18 @@ for v in json.load(open('$T/ws/items_human_ins.json')).values():
 " > "$T/text.txt"
 printf 'search[ click[ buy now ] back to search next > < prev [SEP] Instruction: Available actions <IS> </IS> <action> </action> <info> </info>\n%.0s' $(seq 50) >> "$T/text.txt"
 run "tokenizer train" "$BIN/mem1" tokenizer train --corpus "$T/text.txt" --out "$T/tok" --vocab-size 900
-COMMON=(--config "$SRC/configs/webshop.yaml" --set run.dir="$T/run" --set model.init.num_hidden_layers=2
+COMMON=(--set model.init.num_hidden_layers=2
         --set model.init.hidden_size=64 --set model.init.intermediate_size=128 --set model.init.num_attention_heads=4
         --set model.init.num_key_value_heads=2 --set tokenizer.path="$T/tok.model" --set env.webshop.data_dir="$T/ws"
-        --set actor.num_envs=4 --set learner.global_batch=4 --set learner.total_steps=2 --set runtime.threads=1)
-run "init-model" "$BIN/mem1" init-model "${COMMON[@]}" --tokenizer "$T/tok.model" --out "$T/init"
-run "learner SFT on WebShop expert (2 steps)" "$BIN/mem1_learner" "${COMMON[@]}" --set model.checkpoint="$T/init" \
-    --set learner.ppo.algorithm=sft --set learner.optim.actor_lr=1e-3
+        --set actor.num_envs=4 --set learner.global_batch=4 --set learner.total_steps=2
+        --set learner.advertise_host=127.0.0.1 --set learner.bind_endpoint=tcp://127.0.0.1:0
+        --set learner.publish_endpoint=tcp://127.0.0.1:0)
+run "init-model" "$BIN/mem1" init-model --config "$SRC/configs/webshop.yaml" "${COMMON[@]}" --tokenizer "$T/tok.model" --out "$T/init"
+run "local.sh: SFT on WebShop expert trajectories from an actor (2 steps)" env MEM1_BIN="$BIN" "$SRC/launch/local.sh" \
+    "$SRC/configs/webshop.yaml" --actors 1 --run-dir "$T/run" "${COMMON[@]}" --set model.checkpoint="$T/init" \
+    --set learner.ppo.algorithm=sft --set learner.optim.actor_lr=1e-3 --set actor.teacher=expert
 [ "$(wc -l < "$T/run/metrics.jsonl")" -eq 2 ] && ok "2 metric lines" || bad "metrics: $(cat "$T/run/metrics.jsonl")"
-grep -q '"success_mean":1' "$T/run/metrics.jsonl" && ok "expert SFT episodes succeed (success 1)" || bad "success: $(head -1 "$T/run/metrics.jsonl")"
+grep -q '"rollout/success_mean":1' "$T/run/metrics.jsonl" && ok "expert SFT episodes succeed (success 1)" || bad "success: $(head -1 "$T/run/metrics.jsonl")"
 run "webshop eval --expert (engine, mem1 + full)" "$BIN/mem1" webshop eval --data "$T/ws" --checkpoint "$T/run/policy" \
     --expert --episodes 4 --batch 4 --threads 1 --max-new-tokens 256
 awk '$1=="mem1" {exit !($2 >= 0.8)}' "$T/out" && ok "expert through the engine: mem1 reward >= 0.8" || bad "expert eval: $(cat "$T/out")"
@@ -58,7 +61,7 @@ run "webshop eval (trained model)" "$BIN/mem1" webshop eval --data "$T/ws" --che
 echo '{"oops": 1}' > "$T/real/items_shuffle_1000.json"
 "$BIN/mem1" webshop index --data "$T/real" >"$T/out" 2>&1; rc=$?
 [ $rc -ne 0 ] && grep -q "expected a JSON array at the top level" "$T/out" && ok "malformed product file: clear error" || bad "bad file: rc $rc $(cat "$T/out")"
-"$BIN/mem1_learner" "${COMMON[@]}" --set env.webshop.split=validation >"$T/out" 2>&1; rc=$?
+"$BIN/mem1_learner" --config "$SRC/configs/webshop.yaml" "${COMMON[@]}" --set env.webshop.split=validation >"$T/out" 2>&1; rc=$?
 [ $rc -ne 0 ] && grep -q "env.webshop.split" "$T/out" && ok "bad split in config: clear error" || bad "bad split: rc $rc $(tail -2 "$T/out")"
 echo "webshop_smoke: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -1,5 +1,5 @@
-// Run under `mpirun -np 2`: trains 3 steps data parallel (each rank half of a global batch of
-// B trajectories) and, on rank 0, the same 3 steps on one rank with the whole batch; the
+// Run under `mpirun -np 2`: trains 3 steps data parallel (each rank its shard of a global batch of
+// B trajectories, whole GRPO groups per rank) and, on rank 0, the same 3 steps on one rank with the whole batch; the
 // parameters must agree to 1e-5 relative. Prints "dp_check: N passed, M failed".
 #include <mpi.h>
 
@@ -25,12 +25,20 @@ int main() {
     Trainer dp(mem1::testing::TinyModel(9), o, comm.get());
     std::vector<std::vector<proto::Trajectory>> batches;
     for (int s = 0; s < 3; ++s) batches.push_back(SyntheticBatch(10 + 8 * s, 8, 97, s));
-    for (const auto& b : batches) dp.Step(b);
+    // Each rank trains its shard: whole GRPO groups per rank (group_id % world), as actors send them.
+    for (const auto& b : batches) {
+      std::vector<proto::Trajectory> shard;
+      for (const auto& t : b) {
+        if (static_cast<int>(t.group_id() % comm->world_size()) == comm->rank()) shard.push_back(t);
+      }
+      auto st = dp.Step(shard);
+      CHECK(st.ok()) << st.status().ToString();
+    }
     int ok = 1;
     if (comm->rank() == 0) {
       auto local = MakeLocalCommunicator();
       Trainer single(mem1::testing::TinyModel(9), o, local.get());
-      for (const auto& b : batches) single.Step(b);
+      for (const auto& b : batches) CHECK(single.Step(b).ok());
       auto pa = dp.policy()->named_parameters(true);
       double worst = 0;
       for (const auto& p : single.policy()->named_parameters(true)) {

@@ -103,14 +103,14 @@ TEST(TrainerTest, ResumeFromCheckpointIsBitExact) {
     torch::manual_seed(1);
     Trainer straight(TinyModel(41), Options(algorithm), comm.get());
     for (int s = 0; s < 6; ++s) {
-      straight.Step(batch_for(straight.data_cursor(), straight.policy_version()));
+      ASSERT_TRUE(straight.Step(batch_for(straight.data_cursor(), straight.policy_version())).ok());
       straight.set_data_cursor(straight.data_cursor() + 1);
     }
     torch::manual_seed(1);
     {
       Trainer first(TinyModel(41), Options(algorithm), comm.get());
       for (int s = 0; s < 3; ++s) {
-        first.Step(batch_for(first.data_cursor(), first.policy_version()));
+        ASSERT_TRUE(first.Step(batch_for(first.data_cursor(), first.policy_version())).ok());
         first.set_data_cursor(first.data_cursor() + 1);
       }
       ASSERT_TRUE(first.Save(CheckpointPath(dir.string(), first.step()), "run: {}").ok());
@@ -123,7 +123,7 @@ TEST(TrainerTest, ResumeFromCheckpointIsBitExact) {
     EXPECT_EQ(resumed.step(), 3);
     EXPECT_EQ(resumed.data_cursor(), 3);  // no task replayed or skipped
     while (resumed.step() < 6) {
-      resumed.Step(batch_for(resumed.data_cursor(), resumed.policy_version()));
+      ASSERT_TRUE(resumed.Step(batch_for(resumed.data_cursor(), resumed.policy_version())).ok());
       resumed.set_data_cursor(resumed.data_cursor() + 1);
     }
     EXPECT_EQ(resumed.step(), straight.step());  // the step counter advanced once per step
@@ -159,8 +159,8 @@ TEST(TrainerTest, StaleTrajectoriesAreDroppedAndCountedWithinLagUseBehaviourLogp
   opts.ppo.kl_coef = 0;
   Trainer t(TinyModel(51), opts, comm.get());
   // Advance to version 2.
-  t.Step(SyntheticBatch(1, 4, 97, 0));
-  t.Step(SyntheticBatch(5, 4, 97, 1));
+  ASSERT_TRUE(t.Step(SyntheticBatch(1, 4, 97, 0)).ok());
+  ASSERT_TRUE(t.Step(SyntheticBatch(5, 4, 97, 1)).ok());
   ASSERT_EQ(t.policy_version(), 2);
   // One trajectory 2 versions old (dropped), three 1 version old (admitted) whose behaviour
   // log-probs are the current policy's minus 0.5: importance weight exp(0.5) each.
@@ -178,7 +178,7 @@ TEST(TrainerTest, StaleTrajectoriesAreDroppedAndCountedWithinLagUseBehaviourLogp
       for (auto& lp : *seg.mutable_behaviour_logprobs()) lp = sc.logp[k++].item<float>() - 0.5f;
     }
   }
-  auto st = t.Step(batch);
+  auto st = t.Step(batch).value();
   EXPECT_EQ(st.stale_dropped, 1);
   EXPECT_EQ(st.trajectories, 3);
   EXPECT_NEAR(st.is_weight_mean, std::exp(0.5), 1e-4);
@@ -188,7 +188,7 @@ TEST(TrainerTest, StaleTrajectoriesAreDroppedAndCountedWithinLagUseBehaviourLogp
   Trainer t2(TinyModel(51), capped, comm.get());
   batch[0].set_policy_version(0);
   for (auto& b : batch) b.set_policy_version(0);
-  auto st2 = t2.Step(std::vector<proto::Trajectory>(batch.begin() + 1, batch.end()));
+  auto st2 = t2.Step(std::vector<proto::Trajectory>(batch.begin() + 1, batch.end())).value();
   EXPECT_LE(st2.is_weight_mean, 1.2 + 1e-6);
 }
 
@@ -199,9 +199,9 @@ TEST(TrainerTest, SftReducesTokenNll) {
   opts.optim.min_lr_ratio = 1.0;
   Trainer t(TinyModel(61), opts, comm.get());
   auto batch = SyntheticBatch(200, 6, 97, 0);
-  const double first = t.Step(batch).loss;
+  const double first = t.Step(batch).value().loss;
   double last = first;
-  for (int i = 0; i < 30; ++i) last = t.Step(batch).loss;
+  for (int i = 0; i < 30; ++i) last = t.Step(batch).value().loss;
   EXPECT_LT(last, 0.5 * first) << first << " -> " << last;
 }
 
@@ -225,7 +225,7 @@ TEST(TrainerTest, PpoRaisesTheLogprobOfPositiveAdvantageTokens) {
     return ScoreSequences(t.policy(), {&seq}, {1.0f}, false).logp.sum().item<double>();
   };
   const double before = score();
-  for (int i = 0; i < 5; ++i) t.Step({good, bad});
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(t.Step({good, bad}).ok());
   EXPECT_GT(score(), before + 0.5);
 }
 

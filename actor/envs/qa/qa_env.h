@@ -41,6 +41,9 @@ class QaEnv : public Environment {
   std::vector<ActionSpec> Actions() const override { return {{"search", false}, {"answer", true}}; }
   StepResult Step(const std::string& action, const std::string& content, int turns_left) override;
   StepResult Truncate() override;
+  std::unique_ptr<Environment> Clone() const override {
+    return std::make_unique<QaEnv>(task_, retriever_, options_, preset_);
+  }
   const QaTask& task() const { return task_; }
   int searches() const { return searches_; }
 

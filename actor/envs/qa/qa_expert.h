@@ -7,7 +7,7 @@
 #define MEM1_ACTOR_ENVS_QA_QA_EXPERT_H_
 
 #include "actor/envs/qa/qa_env.h"
-#include "actor/rollout/rollout_engine.h"
+#include "actor/envs/environment.h"
 
 namespace mem1 {
 

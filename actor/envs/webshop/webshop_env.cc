@@ -245,7 +245,8 @@ ActionOutcome WebShopSession::Act(const std::string& raw) {
 
 WebShopEnv::WebShopEnv(const Catalog* catalog, Retriever* search, Goal goal, std::string task_id,
                        const WebShopEnvOptions& options, const TagPreset& preset)
-    : session_(catalog, search, std::move(goal), options), task_id_(std::move(task_id)), options_(options),
+    : catalog_(catalog), search_(search), goal_(goal), session_(catalog, search, std::move(goal), options),
+      task_id_(std::move(task_id)), options_(options),
       preset_(preset) {}
 
 std::string WebShopEnv::Observation() const {

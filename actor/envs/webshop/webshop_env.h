@@ -105,12 +105,18 @@ class WebShopEnv : public Environment {
   std::vector<ActionSpec> Actions() const override { return {{"webshop", false}}; }
   StepResult Step(const std::string& action, const std::string& content, int turns_left) override;
   StepResult Truncate() override;
+  std::unique_ptr<Environment> Clone() const override {
+    return std::make_unique<WebShopEnv>(catalog_, search_, goal_, task_id_, options_, preset_);
+  }
   const WebShopSession& session() const { return session_; }
   int steps() const { return steps_; }
 
  private:
   std::string Observation() const;
   StepResult Finish(double reward, bool bought, const RewardBreakdown* b);
+  const Catalog* catalog_;
+  Retriever* search_;
+  Goal goal_;
   WebShopSession session_;
   std::string task_id_;
   WebShopEnvOptions options_;

@@ -5,7 +5,7 @@
 #define MEM1_ACTOR_ENVS_WEBSHOP_WEBSHOP_POLICY_H_
 
 #include "actor/envs/webshop/expert.h"
-#include "actor/rollout/rollout_engine.h"
+#include "actor/envs/environment.h"
 
 namespace mem1::webshop {
 

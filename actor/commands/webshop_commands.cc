@@ -6,6 +6,8 @@
 
 #include "actor/envs/webshop/synthetic_catalog.h"
 #include "actor/envs/webshop/webshop_policy.h"
+#include "actor/rollout/rollout_engine.h"
+#include "common/tokenizer/tokenizer.h"
 #include "common/cli/cli_common.h"
 #include "common/cli/commands.h"
 #include "common/memory/episode_metrics.h"
