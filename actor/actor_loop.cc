@@ -89,8 +89,8 @@ Status RunActor(const Mem1Config& config, const std::string& actor_id, const std
   auto stopping = [&] { return (stop && stop->load()) || client.learner_finished() || !client.failure().ok(); };
   auto budget_left = [&] { return a.episodes < 0 || episodes < a.episodes; };
   auto report = [&](bool force) {
+    // Rates over the current window (reset at every progress line); heartbeats carry them.
     const double now = MonotonicSeconds();
-    if (!force && now - last_progress < 10.0) return;
     const double dt = std::max(1e-9, now - last_eps_t);
     const double eps = (episodes - last_eps_episodes) / dt, tps = (tokens - last_eps_tokens) / dt;
     client.SetActorProgress(version, episodes, eps, tps);

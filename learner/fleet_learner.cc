@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -88,7 +89,8 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
   std::unique_ptr<TrajectoryIntake> intake;
   std::unique_ptr<WeightPublisher> publisher;
   TrajectorySource* source = nullptr;
-  const std::string incarnation = Incarnation();
+  // One incarnation for the whole learner (all ranks): acks from any rank carry the same id.
+  const std::string incarnation = comm->AllGatherBytes(Incarnation())[0];
   if (online) {
     TrajectoryStoreOptions so;
     so.shard_records = l.store_shard_records;
@@ -169,6 +171,10 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
   int64_t last_saved_step = trainer.step();
   int64_t trained_cursor = source->cursor();
   bool exhausted = false, stopped = false;
+  const bool grpo = l.ppo.algorithm == "grpo";
+  // GRPO members read but whose group is not complete yet. A checkpoint's cursor counts them
+  // as consumed: after a resume such a partial group is dropped (logged), never half-trained.
+  std::map<std::pair<std::string, uint64_t>, std::vector<proto::Trajectory>> partial_groups;
   Status failure;
   const double run_t0 = MonotonicSeconds();
   int64_t prev_stored = 0;
@@ -193,6 +199,7 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
   while (trainer.step() < last_step) {
     // 1. This rank's shard.
     std::vector<proto::Trajectory> shard;
+    int64_t groups_in_shard = 0;
     double sums[kSums] = {0};
     const double wait_t0 = MonotonicSeconds();
     double deadline = wait_t0 + l.data_timeout_s;
@@ -229,7 +236,19 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
         continue;
       }
       sums[kLag] += static_cast<double>(lag);
-      shard.push_back(std::move(t));
+      if (!grpo) {
+        shard.push_back(std::move(t));
+        continue;
+      }
+      // GRPO: a group enters the shard only whole (its group_size members), so it is
+      // normalised together; partial groups wait for their members across steps.
+      auto& members = partial_groups[{t.actor_id(), t.group_id()}];
+      members.push_back(std::move(t));
+      if (static_cast<int>(members.size()) >= l.ppo.group_size) {
+        for (auto& m : members) shard.push_back(std::move(m));
+        partial_groups.erase({shard.back().actor_id(), shard.back().group_id()});
+        ++groups_in_shard;
+      }
     }
     sums[kWait] = MonotonicSeconds() - wait_t0;
     // Every rank stops together (a signal, an exhausted offline store, an error anywhere).
@@ -267,7 +286,8 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
     const StepStats& st = step_result.value();
     trained_cursor = source->cursor();
     trained_log << nlohmann::json({{"step", st.step}, {"first", first_record}, {"end", trained_cursor},
-                                   {"trained", shard.size()}}).dump()
+                                   {"trained", shard.size()}, {"groups", groups_in_shard},
+                                   {"pending_partial_groups", partial_groups.size()}}).dump()
                 << "\n";
     trained_log.flush();
     auto red = torch::tensor(std::vector<double>(sums, sums + kSums), torch::kFloat64);

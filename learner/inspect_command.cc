@@ -1,4 +1,4 @@
-// `mem1 inspect RUN_DIR|STORE_DIR [--episode K] [--json] [--tokenizer FILE]`: what a run's
+// `mem1 inspect RUN_DIR|STORE_DIR [--episode K] [--json] [--list] [--tokenizer FILE]`: what a run's
 // trajectory stores hold (summary), or one stored episode as the agent saw it, turn by turn.
 // Stores are opened read-only (never modified; torn tails and temporaries are only reported).
 // Records are numbered globally across a run's stores in rank order (rank 0's records first),
@@ -36,6 +36,7 @@ struct InspectArgs {
   int64_t episode = -1;
   bool has_episode = false;
   bool json = false;
+  bool list = false;
   std::string tokenizer;
 };
 
@@ -73,6 +74,10 @@ std::string Num(double v) {
   s << v;
   return s.str();
 }
+
+// One line of JSON; bytes that are not valid UTF-8 (a decoded fragment of a multi-byte
+// character, an odd actor id) become U+FFFD instead of throwing.
+std::string DumpJson(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 std::string IdList(const google::protobuf::RepeatedField<int32_t>& ids) {
   std::string s = "[";
@@ -152,7 +157,7 @@ int RunSummary(const InspectArgs& a, const OpenStores& open) {
                 {"truncated", sum.truncated},
                 {"with_format_errors", sum.format_errors},
                 {"recovery_notes", notes}};
-    std::cout << out.dump() << "\n";
+    std::cout << DumpJson(out) << "\n";
     return 0;
   }
 
@@ -322,7 +327,7 @@ int RunEpisode(const InspectArgs& a, const OpenStores& open) {
                 {"metrics", MetricsJson(t.metrics())},
                 {"segments", segments}};
     if (tokenizer) out["tokenizer"] = tok->source;
-    std::cout << out.dump() << "\n";
+    std::cout << DumpJson(out) << "\n";
     return 0;
   }
 
@@ -371,6 +376,24 @@ int RunEpisode(const InspectArgs& a, const OpenStores& open) {
   return 0;
 }
 
+// One line per record: global index, store (rank-RRRRR), actor id, episode id, group id,
+// policy version, reward, tokens.
+int RunList(OpenStores& open) {
+  int64_t global = 0;
+  for (auto& store : open.stores) {
+    const std::string label = fs::path(store->dir()).filename().string();
+    for (int64_t i = 0; i < store->size(); ++i, ++global) {
+      auto t = store->Read(i);
+      if (!t.ok()) return ReportError(t.status());
+      int64_t tokens = 0;
+      for (const auto& s : t->segments()) tokens += s.token_ids_size();
+      std::cout << global << " " << label << " " << t->actor_id() << " " << t->episode_id() << " " << t->group_id() << " "
+                << t->policy_version() << " " << t->reward() << " " << tokens << "\n";
+    }
+  }
+  return 0;
+}
+
 int RunInspect(const InspectArgs& a) {
   // Recovery notes are printed in the report itself; keep the stores' INFO/WARNING logs off stderr.
   FLAGS_minloglevel = std::max<int>(FLAGS_minloglevel, google::GLOG_ERROR);
@@ -382,6 +405,7 @@ int RunInspect(const InspectArgs& a) {
     }
     return ReportError(open.status());
   }
+  if (a.list) return RunList(*open);
   return a.has_episode ? RunEpisode(a, *open) : RunSummary(a, *open);
 }
 
@@ -395,6 +419,8 @@ void RegisterInspectCommand(CLI::App* app) {
   auto* episode = c->add_option("--episode", args->episode,
                                 "Show record K (global index across the stores, rank 0's records first)");
   c->add_flag("--json", args->json, "Print one JSON object instead of text");
+  c->add_flag("--list", args->list,
+              "One line per record: index store actor_id episode_id group_id policy_version reward tokens");
   c->add_option("--tokenizer", args->tokenizer,
                 "tokenizer.json / .model to decode tokens (default: tokenizer.path of RUN_DIR/config.yaml)");
   c->callback([args, episode] {

@@ -185,7 +185,8 @@ StepStats Trainer::StepImpl(const std::vector<proto::Trajectory>& shard) {
     std::vector<uint64_t> groups;
     for (const auto* t : admitted) {
       rewards.push_back(t->reward());
-      groups.push_back(t->group_id());
+      // Group ids are unique per actor; key by both.
+      groups.push_back(t->group_id() ^ (std::hash<std::string>()(t->actor_id()) * 0x9E3779B97F4A7C15ull));
     }
     grpo_adv = GroupNormalizedAdvantages(rewards, groups);
   }

@@ -150,6 +150,16 @@ assert all(len(v) == 1 for v in ranks.values()), ranks
 assert sum(1 for v in sizes.values() if v == 2) >= 4, sizes
 assert max(sizes.values()) == 2, sizes
 PY
+  python3 - "$RUN" <<'PY' && ok "GRPO: every step trained whole groups only (trained = 2 x groups)" || bad "GRPO step groups"
+import json, sys, glob
+n = 0
+for f in glob.glob(sys.argv[1] + "/trained/rank-*.jsonl"):
+    for line in open(f):
+        r = json.loads(line)
+        assert r["trained"] == 2 * r["groups"] and r["groups"] >= 1, r
+        n += 1
+assert n >= 16, n
+PY
 fi
 echo "fleet_e2e ($ENVN, $ALGO): $passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -12,6 +12,8 @@
 #include "actor/envs/qa/factbook_world.h"
 #include "actor/envs/qa/qa_expert.h"
 #include "actor/envs/qa/synthetic_world.h"
+#include "actor/rollout/rollout_engine.h"
+#include "common/tokenizer/tokenizer.h"
 #include "tests/common/model/test_util.h"
 
 namespace mem1 {
