@@ -28,24 +28,25 @@ SFT=(--set model.checkpoint="$T/init" --set learner.ppo.algorithm=sft --set lear
 run "local.sh: SFT 3 steps on expert trajectories from 2 actors" "$SRC/launch/local.sh" "$CFG" --actors 2 --run-dir "$T/run" \
     "${COMMON[@]/#/}" "${SFT[@]}" --steps 3
 [ "$(wc -l < "$T/run/metrics.jsonl")" -eq 3 ] && ok "3 metric lines" || bad "metrics lines: $(wc -l < "$T/run/metrics.jsonl" 2>/dev/null)"
-grep -q '"rollout/exact_match_mean":1' "$T/run/metrics.jsonl" && ok "expert episodes score EM 1" || bad "expert EM: $(head -c 300 "$T/run/metrics.jsonl")"
+grep -q '"rollout/exact_match_mean": 1.0' "$T/run/metrics.jsonl" && ok "expert episodes score EM 1" || bad "expert EM: $(head -c 300 "$T/run/metrics.jsonl")"
 ls "$T/run/checkpoints/" | grep -q step_00000002.h5 && ok "checkpoint at step 2" || bad "checkpoint at step 2"
 grep -q "ended on weights v3" "$T/run/logs/actor-1.log" && ok "actor followed the weight broadcast to v3" || bad "actor weights: $(grep 'ended on' "$T/run/logs/actor-1.log")"
 run "local.sh: resume +2 steps" "$SRC/launch/local.sh" "$CFG" --actors 2 --resume "$T/run" "${COMMON[@]}" "${SFT[@]}" --steps 2
-tail -1 "$T/run/metrics.jsonl" | grep -q '"step":5' && ok "resumed run continued at step 5" || bad "resume step: $(tail -1 "$T/run/metrics.jsonl")"
+tail -1 "$T/run/metrics.jsonl" | grep -q '"step": 5,' && ok "resumed run continued at step 5" || bad "resume step: $(tail -1 "$T/run/metrics.jsonl")"
 grep -q "resumed from .*step_00000003.h5 at step 3" "$T/run/logs/learner.log" && ok "resume restored step 3" || bad "resume log"
 [ -f "$T/run/policy/model.safetensors" ] && [ -f "$T/run/policy/tokenizer.model" ] && ok "policy exported with tokenizer" || bad "export"
 run "model-info on exported policy" "$BIN/mem1" model-info --checkpoint "$T/run/policy" --no-tensors
 # Offline: SFT from the trajectories the actors stored, no actors.
-run "offline SFT from the store (2 epochs)" "$BIN/mem1_learner" --config "$CFG" "${COMMON[@]}" --set model.checkpoint="$T/init" \
+run "offline SFT from the store (1 epoch)" "$BIN/mem1_learner" --config "$CFG" "${COMMON[@]}" --set model.checkpoint="$T/init" \
     --set learner.ppo.algorithm=sft --set learner.optim.actor_lr=1e-3 --set run.dir="$T/offline" \
-    --set learner.offline_store="$T/run" --set learner.offline_epochs=2 --set learner.total_steps=100
-grep -q "offline store exhausted after 2 epoch" "$T/err" && ok "offline run stopped after its epochs" || bad "offline epochs: $(tail -3 "$T/err")"
+    --set learner.offline_store="$T/run" --set learner.offline_epochs=1 --set learner.total_steps=100000 \
+    --set learner.global_batch=256
+grep -q "offline store exhausted after 1 epoch" "$T/err" && ok "offline run stopped after its epochs" || bad "offline epochs: $(tail -3 "$T/err")"
 [ -f "$T/offline/policy/model.safetensors" ] && ok "offline run exported its policy" || bad "offline export"
 if command -v mpirun >/dev/null; then
   run "local.sh: PPO on 2 learner ranks + 2 actors" "$SRC/launch/local.sh" "$CFG" --actors 2 --learner-ranks 2 \
       --run-dir "$T/run2" "${COMMON[@]}" --set model.checkpoint="$T/run/policy" --set learner.ppo.algorithm=ppo --steps 1
-  grep -q '"train/trajectories":4' "$T/run2/metrics.jsonl" && ok "2 ranks trained the global batch of 4" || bad "2-rank metrics: $(cat "$T/run2/metrics.jsonl")"
+  grep -q '"train/trajectories": 4.0' "$T/run2/metrics.jsonl" && ok "2 ranks trained the global batch of 4" || bad "2-rank metrics: $(cat "$T/run2/metrics.jsonl")"
 fi
 run "mem1 export" "$BIN/mem1" export --checkpoint "$T/run" --out "$T/exported" --dtype bfloat16 --tokenizer "$T/tok.model"
 run "generate from export" "$BIN/mem1" generate --checkpoint "$T/exported" --prompt "<IS>" --max-new-tokens 4 --greedy

@@ -47,7 +47,7 @@ run "local.sh: SFT on WebShop expert trajectories from an actor (2 steps)" env M
     "$SRC/configs/webshop.yaml" --actors 1 --run-dir "$T/run" "${COMMON[@]}" --set model.checkpoint="$T/init" \
     --set learner.ppo.algorithm=sft --set learner.optim.actor_lr=1e-3 --set actor.teacher=expert
 [ "$(wc -l < "$T/run/metrics.jsonl")" -eq 2 ] && ok "2 metric lines" || bad "metrics: $(cat "$T/run/metrics.jsonl")"
-grep -q '"rollout/success_mean":1' "$T/run/metrics.jsonl" && ok "expert SFT episodes succeed (success 1)" || bad "success: $(head -1 "$T/run/metrics.jsonl")"
+grep -q '"rollout/success_mean": 1.0' "$T/run/metrics.jsonl" && ok "expert SFT episodes succeed (success 1)" || bad "success: $(head -1 "$T/run/metrics.jsonl")"
 run "webshop eval --expert (engine, mem1 + full)" "$BIN/mem1" webshop eval --data "$T/ws" --checkpoint "$T/run/policy" \
     --expert --episodes 4 --batch 4 --threads 1 --max-new-tokens 256
 awk '$1=="mem1" {exit !($2 >= 0.8)}' "$T/out" && ok "expert through the engine: mem1 reward >= 0.8" || bad "expert eval: $(cat "$T/out")"
