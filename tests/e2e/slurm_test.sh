@@ -151,7 +151,7 @@ fi
 rdv="$RUN/rendezvous.json"
 grep -Eq '"state": *"finished"' "$rdv" 2>/dev/null && ok "rendezvous.json says finished" \
   || bad "rendezvous.json: $(cat "$rdv" 2>/dev/null || echo missing)"
-grep -Eq '"trajectory_endpoints": *\[ *"tcp://127\.0\.0\.1:[0-9]+"' "$rdv" 2>/dev/null \
+python3 -c "import json,re,sys; d=json.load(open('$rdv')); sys.exit(0 if d['trajectory_endpoints'] and all(re.fullmatch(r'tcp://127\.0\.0\.1:[0-9]+', e) for e in d['trajectory_endpoints']) else 1)" 2>/dev/null \
   && ok "rendezvous advertises 127.0.0.1 endpoints" || bad "rendezvous endpoints"
 compgen -G "$RUN/checkpoints/step_00000002*" >/dev/null && ok "checkpoint at step 2" \
   || bad "checkpoints: $(ls "$RUN/checkpoints" 2>&1 | tr '\n' ' ')"
