@@ -24,11 +24,12 @@ COMMON=(--set model.init.num_hidden_layers=2
         --set learner.bind_endpoint=tcp://127.0.0.1:0 --set learner.publish_endpoint=tcp://127.0.0.1:0)
 CFG="$SRC/configs/default.yaml"
 run "init-model" "$BIN/mem1" init-model --config "$CFG" "${COMMON[@]}" --tokenizer "$T/tok.model" --out "$T/init"
-SFT=(--set model.checkpoint="$T/init" --set learner.ppo.algorithm=sft --set learner.optim.actor_lr=1e-3 --set actor.teacher=expert)
+SFT=(--set model.checkpoint="$T/init" --set actor.max_new_tokens_per_turn=128 --set learner.ppo.algorithm=sft --set learner.optim.actor_lr=1e-3 --set actor.teacher=expert)
 run "local.sh: SFT 3 steps on expert trajectories from 2 actors" "$SRC/launch/local.sh" "$CFG" --actors 2 --run-dir "$T/run" \
     "${COMMON[@]/#/}" "${SFT[@]}" --steps 3
 [ "$(wc -l < "$T/run/metrics.jsonl")" -eq 3 ] && ok "3 metric lines" || bad "metrics lines: $(wc -l < "$T/run/metrics.jsonl" 2>/dev/null)"
-grep -q '"rollout/exact_match_mean": 1.0' "$T/run/metrics.jsonl" && ok "expert episodes score EM 1" || bad "expert EM: $(head -c 300 "$T/run/metrics.jsonl")"
+python3 -c "import json,sys; v=[json.loads(l)['rollout/exact_match_mean'] for l in open('$T/run/metrics.jsonl')]; sys.exit(0 if sum(v)/len(v) >= 1.0 else 1)" \
+  && ok "expert episodes score mean EM >= 1 (of 2 objectives)" || bad "expert EM: $(head -c 300 "$T/run/metrics.jsonl")"
 ls "$T/run/checkpoints/" | grep -q step_00000002.h5 && ok "checkpoint at step 2" || bad "checkpoint at step 2"
 grep -q "ended on weights v3" "$T/run/logs/actor-1.log" && ok "actor followed the weight broadcast to v3" || bad "actor weights: $(grep 'ended on' "$T/run/logs/actor-1.log")"
 run "local.sh: resume +2 steps" "$SRC/launch/local.sh" "$CFG" --actors 2 --resume "$T/run" "${COMMON[@]}" "${SFT[@]}" --steps 2
