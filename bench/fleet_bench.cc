@@ -61,7 +61,7 @@ pid_t Spawn(const std::vector<std::string>& args, const std::string& log) {
   return pid;
 }
 
-int Run(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
+int Run(const std::string& cmd) { return std::system(("( " + cmd + " ) >/dev/null 2>&1").c_str()); }
 
 // 1. Store append rate and ack latency.
 void BenchStore(const fs::path& tmp, const FleetBenchArgs& a) {
@@ -295,6 +295,7 @@ double WaitFraction(const fs::path& tmp, const std::vector<std::string>& common,
 }
 
 void RunFleetBench(const FleetBenchArgs& a) {
+  setvbuf(stdout, nullptr, _IOLBF, 0);
   PrintBenchEnvironment(1);
   const fs::path tmp = fs::temp_directory_path() / ("mem1_fleet_bench_" + std::to_string(::getpid()));
   fs::create_directories(tmp);
