@@ -122,6 +122,11 @@ Status RunActor(const Mem1Config& config, const std::string& actor_id, const std
       LOG(INFO) << "actor " << actor_id << ": swapped in weights v" << version << " ("
                 << client.stats().weight_latency_seconds << " s after publish)";
     }
+    if (client.paused()) {  // the learner has enough untrained data: do not burn cores on more
+      client.WaitWhilePaused(0.5);
+      report(false);
+      continue;
+    }
     const int64_t latest = client.stats().latest_policy_version;
     if (latest - version > allowed_lag) {
       client.WaitForWeights(version, 0.5);
@@ -132,8 +137,8 @@ Status RunActor(const Mem1Config& config, const std::string& actor_id, const std
     GatedTasks gate(&grouped, [&] {
       if (stopping()) return false;
       if (a.episodes >= 0 && episodes + started >= a.episodes) return false;
-      // A newer version is ready: finish what runs, then swap.
-      if (client.WaitForWeights(version, 0)) return false;
+      // A newer version is ready: finish what runs, then swap. Paused: finish, then wait.
+      if (client.WaitForWeights(version, 0) || client.paused()) return false;
       ++started;
       return true;
     });

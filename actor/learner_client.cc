@@ -57,6 +57,26 @@ Status LearnerClient::failure() const {
   return failure_;
 }
 
+bool LearnerClient::paused() const {
+  std::lock_guard<std::mutex> l(mu_);
+  if (rank_paused_.empty()) return false;
+  for (bool p : rank_paused_) {
+    if (!p) return false;
+  }
+  return true;
+}
+
+void LearnerClient::WaitWhilePaused(double timeout_s) {
+  std::unique_lock<std::mutex> l(mu_);
+  cv_.wait_for(l, std::chrono::duration<double>(timeout_s), [&] {
+    if (stop_.load() || rank_paused_.empty()) return true;
+    for (bool p : rank_paused_) {
+      if (!p) return true;
+    }
+    return false;
+  });
+}
+
 LearnerClientStats LearnerClient::stats() const {
   std::lock_guard<std::mutex> l(mu_);
   LearnerClientStats s = stats_;
@@ -136,6 +156,7 @@ void LearnerClient::Loop() {
     MEM1_ASSIGN_OR_RETURN(links, LearnerLinks::Connect(eps, options_.actor_id));
     MEM1_ASSIGN_OR_RETURN(sub, WeightSubscriberSocket::Connect(weights));
     std::lock_guard<std::mutex> l(mu_);
+    rank_paused_.assign(eps.size(), false);
     for (auto& [id, p] : spool_) p.sent_at = -1;  // re-send everything on the new connection
     proto::ActorHello h;
     h.set_schema_version(proto::SCHEMA_VERSION_CURRENT);
@@ -223,6 +244,8 @@ void LearnerClient::Loop() {
         if (ack_log) std::fflush(ack_log);
         for (uint64_t id : ack.rejected_episode_ids()) stats_.rejected += spool_.erase(id);
         stats_.latest_policy_version = std::max(stats_.latest_policy_version, ack.latest_policy_version());
+        const size_t from = static_cast<size_t>(std::stoul((*m)->peer));
+        if (from < rank_paused_.size()) rank_paused_[from] = ack.pause();
         if (ack.learner_finished()) finished_ = true;
         cv_.notify_all();
       }

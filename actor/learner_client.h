@@ -79,6 +79,10 @@ class LearnerClient {
   // Reported in heartbeats.
   void SetActorProgress(int64_t policy_version, int64_t episodes, double episodes_per_s, double tokens_per_s);
 
+  // True while every learner rank asks actors to pause (it holds enough untrained data).
+  bool paused() const;
+  // Blocks while paused(), up to timeout_s (or until the client stops).
+  void WaitWhilePaused(double timeout_s);
   LearnerClientStats stats() const;
   bool learner_finished() const { return finished_.load(); }
   // Non-OK when the client gave up (no rendezvous in time, learner silent too long, bad file).
@@ -99,6 +103,7 @@ class LearnerClient {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<uint64_t, Pending> spool_;  // by episode id
+  std::vector<bool> rank_paused_;      // flow control from each rank's latest ack
   std::optional<CompleteWeights> ready_weights_;
   LearnerClientStats stats_;
   Status failure_;

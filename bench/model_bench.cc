@@ -11,7 +11,7 @@
 
 #include "bench/bench_env.h"
 #include "common/cli/cli_common.h"
-#include "common/cli/commands.h"
+#include "bench/bench_commands.h"
 #include "common/model/qwen2.h"
 #include "common/util/strings.h"
 

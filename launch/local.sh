@@ -12,6 +12,8 @@
 set -uo pipefail
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 BIN="${MEM1_BIN:-$REPO/build/bin}"
+# Learner and actors share the cores: idle OpenMP threads must sleep, not spin.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 usage() { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; }
 die() { echo "error: $*" >&2; exit 2; }
 

@@ -116,6 +116,7 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
     io.vocab_size = vocab;
     io.incarnation = incarnation;
     io.rank = rank;
+    io.max_backlog = l.max_backlog > 0 ? l.max_backlog : 2 * ((l.global_batch + world - 1) / world);
     WeightPublisher* pub = publisher.get();
     MEM1_ASSIGN_OR_RETURN(intake, TrajectoryIntake::Start(io, live.get(), [pub] {
                             if (pub) pub->RequestRepublish();

@@ -17,7 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/cli/cli_common.h"
-#include "common/cli/commands.h"
+#include "learner/learner_commands.h"
 #include "common/config/config.h"
 #include "common/storage/trajectory_store.h"
 #include "common/tokenizer/tokenizer.h"

@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "common/cli/cli_common.h"
-#include "common/cli/commands.h"
+#include "learner/learner_commands.h"
 #include "common/tokenizer/tokenizer.h"
 #include "learner/trainer.h"
 

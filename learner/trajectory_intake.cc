@@ -47,14 +47,30 @@ void TrajectoryIntake::Reply(const std::string& peer, const std::string& actor_i
   ack.set_latest_policy_version(latest_version_.load());
   ack.set_learner_finished(finished_.load());
   ack.set_learner_incarnation(options_.incarnation);
+  ack.set_pause(Paused());
   std::string bytes;
   ack.SerializeToString(&bytes);
   (void)server_->Send(peer, kMsgAck, bytes);  // a vanished peer re-sends and gets acked then
 }
 
+bool TrajectoryIntake::Paused() const {
+  return options_.max_backlog > 0 && source_->size() - source_->cursor() >= options_.max_backlog;
+}
+
 void TrajectoryIntake::Loop() {
+  bool was_paused = false;
   while (!stop_) {
-    auto m = server_->Receive(50);
+    // Flow control: tell every known actor when the pause state changes.
+    if (const bool paused = Paused(); paused != was_paused) {
+      was_paused = paused;
+      std::vector<std::string> peers;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        for (const auto& [id, a] : actors_) peers.push_back(id);
+      }
+      for (const auto& p : peers) Reply(p, p, {}, {});
+    }
+    auto m = server_->Receive(20);
     if (!m.ok()) {
       LOG(ERROR) << "rank " << options_.rank << " intake: " << m.status().message();
       continue;

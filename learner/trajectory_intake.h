@@ -6,8 +6,10 @@
 // Invalid messages are counted per actor, logged (the first few per actor) and answered with a
 // rejection so the actor stops re-sending; training goes on.
 //
-// Every ack carries the newest published policy version, whether the run is finished, and
-// the learner's incarnation. Hellos and heartbeats update per-actor statistics; an actor that
+// Every ack carries the newest published policy version, whether the run is finished, the
+// learner's incarnation, and flow control: "pause" while the rank holds max_backlog stored but
+// untrained trajectories (actors then start no new episodes; when the backlog drains every
+// known actor gets an unsolicited ack that lifts the pause). Hellos and heartbeats update per-actor statistics; an actor that
 // reports an older version than the newest triggers a weight republish (rank 0).
 //
 // Thread safety: the public methods may be called from any thread.
@@ -47,6 +49,7 @@ class TrajectoryIntake {
     int64_t vocab_size = 0;       // token ids must be below it
     std::string incarnation;      // this learner process's id (acks carry it)
     int rank = 0;
+    int64_t max_backlog = 0;      // > 0: acks say "pause" while this many records are stored but unread
   };
   // Binds the socket (UNAVAILABLE naming the endpoint if it cannot) and starts the thread.
   // `source` must outlive the intake. `on_lagging_actor` (may be empty) is called from the
@@ -70,6 +73,7 @@ class TrajectoryIntake {
   void Loop();
   void Reply(const std::string& peer, const std::string& actor_id, const std::vector<uint64_t>& ok,
              const std::vector<uint64_t>& rejected);
+  bool Paused() const;
 
   Options options_;
   std::unique_ptr<TrajectoryServer> server_;

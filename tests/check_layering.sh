@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Dependencies point one way (README "Layout"): fails listing every include that breaks a rule.
-#   common/      includes nothing from actor/ or learner/
+#   common/      includes nothing from actor/, learner/ or bench/ (and declares no command they implement)
 #   actor/envs/  includes only common/ and actor/envs/ (environments are text in, text out)
 #   learner/     includes nothing from actor/ (actors and learner meet on the wire)
 #   actor/       includes nothing from learner/
@@ -13,7 +13,7 @@ check() {  # $1: folder, $2: forbidden include regex, $3: rule
   hits=$(grep -rnE "#include \"($2)" "$1" --include='*.h' --include='*.cc' 2>/dev/null)
   if [ -n "$hits" ]; then echo "layering: $3:"; echo "$hits"; bad=1; fi
 }
-check common "actor/|learner/" "common/ must not include actor/ or learner/"
+check common "actor/|learner/|bench/" "common/ must not include actor/, learner/ or bench/"
 check actor/envs "actor/(rollout|commands)|actor/[a-z_]+\.h|learner/|common/model/" "actor/envs/ must depend on common/ (not the model) only"
 check learner "actor/" "learner/ must not include actor/"
 check actor "learner/" "actor/ must not include learner/"

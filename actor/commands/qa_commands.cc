@@ -13,7 +13,7 @@
 #include "actor/envs/qa/retriever.h"
 #include "actor/envs/qa/synthetic_world.h"
 #include "common/cli/cli_common.h"
-#include "common/cli/commands.h"
+#include "actor/commands/commands.h"
 
 namespace mem1 {
 namespace {

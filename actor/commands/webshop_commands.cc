@@ -9,7 +9,7 @@
 #include "actor/rollout/rollout_engine.h"
 #include "common/tokenizer/tokenizer.h"
 #include "common/cli/cli_common.h"
-#include "common/cli/commands.h"
+#include "actor/commands/commands.h"
 #include "common/memory/episode_metrics.h"
 #include "common/model/model_io.h"
 #include "common/util/strings.h"

@@ -303,6 +303,7 @@ void BindAll(Binder& b, Mem1Config& c) {
     s.Integer("store_shard_records", &l.store_shard_records, 1, 1 << 24);
     s.Bool("store_fsync", &l.store_fsync);
     s.Real("data_timeout_s", &l.data_timeout_s, 0.0, 1e9, /*lo_open=*/true);
+    s.Integer("max_backlog", &l.max_backlog, 0, 1 << 30);
     s.String("backend", &l.backend, {"mpi", "nccl"});
     s.Integer("total_steps", &l.total_steps, 0, 1 << 30);
     s.Integer("global_batch", &l.global_batch, 1, 1 << 24);

@@ -157,6 +157,7 @@ struct LearnerOptions {
   int32_t store_shard_records = 256;              // trajectory store: records per sealed HDF5 shard
   bool store_fsync = true;                        // fsync every append before the ack (the ack promise)
   double data_timeout_s = 600.0;                  // a step waiting this long for data fails (no actors?)
+  int32_t max_backlog = 0;                        // untrained trajectories per rank before actors are told to pause; 0 = 2 x the rank's batch
   std::string backend = "mpi";                    // "mpi" (CPU) or "nccl" (CUDA builds)
   int32_t total_steps = 500;                      // paper: 500
   int32_t global_batch = 128;                     // trajectories per optimizer step (paper: 128 tasks)

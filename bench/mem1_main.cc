@@ -1,8 +1,12 @@
-// `mem1`: the tools binary. See `mem1 --help`.
+// `mem1`: the tools binary. It links every library and registers each folder's commands
+// (common/cli, actor/commands, learner, bench). See `mem1 --help`.
 #include <CLI/CLI.hpp>
 
 #include "common/cli/cli_common.h"
+#include "actor/commands/commands.h"
+#include "bench/bench_commands.h"
 #include "common/cli/commands.h"
+#include "learner/learner_commands.h"
 
 int main(int argc, char** argv) {
   mem1::InitLogging(argv[0]);
