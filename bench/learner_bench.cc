@@ -55,6 +55,16 @@ struct TrainResult {
   double tokens_per_second = 0, loss_tokens_per_second = 0, allreduce_fraction = 0;
 };
 
+// This rank's share of a global batch (trajectory i goes to rank i % world), as the per-rank
+// intake delivers it.
+std::vector<proto::Trajectory> RankShard(const std::vector<proto::Trajectory>& batch, Communicator* comm) {
+  std::vector<proto::Trajectory> shard;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (static_cast<int>(i % comm->world_size()) == comm->rank()) shard.push_back(batch[i]);
+  }
+  return shard;
+}
+
 TrainResult Train(Communicator* comm, const LearnerBenchArgs& a) {
   ModelInitOptions init;
   Qwen2ForCausalLM model(Qwen2ConfigFromInit(init));
@@ -64,23 +74,12 @@ TrainResult Train(Communicator* comm, const LearnerBenchArgs& a) {
   o.micro_batch_tokens = 8192;
   o.total_steps = a.steps + 1;
   Trainer trainer(model, o, comm);
-  {
-    auto warm = Batch(0, a.batch, init.vocab_size, 0, a.quick);
-    std::vector<proto::Trajectory> shard;
-    for (size_t i = 0; i < warm.size(); ++i) {
-      if (static_cast<int>(i % comm->world_size()) == comm->rank()) shard.push_back(warm[i]);
-    }
-    CHECK(trainer.Step(shard).ok());  // warm-up
-  }
+  CHECK(trainer.Step(RankShard(Batch(0, a.batch, init.vocab_size, 0, a.quick), comm)).ok());  // warm-up
   double seconds = 0, allreduce = 0;
   int64_t tokens = 0, loss_tokens = 0;
   for (int s = 1; s <= a.steps; ++s) {
     auto batch = Batch(s, a.batch, init.vocab_size, trainer.policy_version(), a.quick);
-    std::vector<proto::Trajectory> shard;  // this rank's share, as the per-rank intake delivers it
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (static_cast<int>(i % comm->world_size()) == comm->rank()) shard.push_back(batch[i]);
-    }
-    auto st = trainer.Step(shard).value();
+    auto st = trainer.Step(RankShard(batch, comm)).value();
     seconds += st.seconds;
     allreduce += st.allreduce_seconds;
     tokens += SequenceTokens(batch);

@@ -14,6 +14,7 @@
 #include "common/model/model_io.h"
 #include "common/storage/hdf5_file.h"
 #include "learner/losses.h"
+#include "common/util/files.h"
 #include "common/util/strings.h"
 
 namespace mem1 {
@@ -473,13 +474,7 @@ Status Trainer::Save(const std::string& path, const std::string& config_yaml) co
   auto rng = at::detail::getDefaultCPUGenerator().get_state();
   MEM1_RETURN_IF_ERROR(w->WriteBytes("rng/cpu", rng.data_ptr<uint8_t>(), rng.numel()));
   MEM1_RETURN_IF_ERROR(w->Close());
-  const int fd = ::open(tmp.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Internal(path + ": rename from " + tmp + " failed");
-  return Status::Ok();
+  return DurableRename(tmp, path);
 }
 
 Status Trainer::Load(const std::string& path) {

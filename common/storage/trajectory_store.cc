@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "common/util/crc32c.h"
+#include "common/util/files.h"
 
 namespace mem1 {
 namespace {
@@ -97,16 +98,6 @@ Status PreadAll(int fd, char* data, size_t n, int64_t offset, const std::string&
 
 Status SyncFd(int fd, const std::string& path) {
   if (::fdatasync(fd) != 0) return Internal(path + ": fdatasync failed: " + ErrnoText());
-  return Status::Ok();
-}
-
-Status SyncPath(const std::string& path, bool directory) {
-  const int fd = ::open(path.c_str(), directory ? (O_RDONLY | O_DIRECTORY) : O_RDWR);
-  if (fd < 0) return Internal(path + ": cannot open to fsync: " + ErrnoText());
-  const int rc = ::fsync(fd);
-  const std::string err = rc != 0 ? ErrnoText() : "";
-  ::close(fd);
-  if (rc != 0) return Internal(path + ": fsync failed: " + err);
   return Status::Ok();
 }
 

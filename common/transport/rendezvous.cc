@@ -1,5 +1,7 @@
 #include "common/transport/rendezvous.h"
 
+#include "common/util/files.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -36,13 +38,7 @@ Status WriteRendezvous(const std::string& path, const Rendezvous& r) {
     f << j.dump(2) << "\n";
     if (!f.good()) return Internal(tmp + ": write failed");
   }
-  const int fd = ::open(tmp.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return Internal(path + ": rename from " + tmp + " failed");
-  return Status::Ok();
+  return DurableRename(tmp, path);
 }
 
 Result<Rendezvous> ReadRendezvous(const std::string& path) {
