@@ -76,8 +76,8 @@ for i in $(seq 1 "$ACTORS"); do
 done
 echo "local.sh: learner ($RANKS rank(s), pid $LEARNER) + $ACTORS actor(s); run dir $RUN; logs in $RUN/logs/"
 
-# Live progress: the learner's step lines and errors.
-( tail -n +1 -F "$RUN/logs/learner.log" 2>/dev/null | grep --line-buffered -E "step [0-9]+/|error|Error|rendezvous|resumed|exported|finished" ) &
+# Live progress: the learner's step lines and errors (tail exits with the learner: no orphans).
+( tail -n +1 -F --pid="$LEARNER" "$RUN/logs/learner.log" 2>/dev/null | grep --line-buffered -E "step [0-9]+/|held-out|error|Error|rendezvous|resumed|exported|finished" ) &
 TAILER=$!
 
 wait "$LEARNER"; RC=$?

@@ -1,97 +1,109 @@
 #!/usr/bin/env bash
-# mem1 quickstart: the embedded default on CPU, no downloads.
+# mem1 quickstart: the MEM1 experiment on the embedded default, CPU only, no downloads.
 #   deps + build -> synthetic QA world + BM25 index -> SentencePiece tokenizer with the MEM1 tags
-#   -> embedded Qwen2-family policy -> SFT warm start on scripted-expert trajectories from the
-#   actor fleet -> PPO on the fleet (launch/local.sh: learner + 2 actors over ZeroMQ, weight
-#   broadcast, HDF5 trajectory store) -> evaluation table
-#   (mem1 vs full context, 1-4 objectives: EM, F1, peak tokens, dependency, time).
-# ENV=webshop runs the same pipeline on a synthetic WebShop catalog instead (expert SFT, PPO,
-# `mem1 webshop eval`: reward, success, peak tokens for mem1 vs full context).
-# Sizes are small so it finishes in minutes on 2 cores; scale with the variables below.
+#   -> embedded Qwen2-family policy -> scripted-expert trajectories generated once into an HDF5
+#   trajectory store (`mem1 datagen expert`) -> SFT from the store (held-out NLL) -> PPO on the
+#   actor fleet (launch/local.sh: learner + 2 actors over ZeroMQ, weight broadcast, trajectory
+#   store) -> `mem1 eval` on held-out tasks at N = 1, 2, 4, 8, 16 objectives for mem1, full
+#   context and a sliding window: eval.json, eval.md, PNG plots, one episode turn by turn.
+# ENV=webshop runs the same pipeline on a synthetic WebShop catalog (reward, success, peak tokens).
+# launch/paper.sh runs the same recipe longer (<= 3 h on 2 cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ENV=${ENV:-qa}
 case "$ENV" in qa|webshop) ;; *) echo "error: ENV must be qa or webshop, got \"$ENV\"" >&2; exit 2;; esac
-if [ "$ENV" = webshop ]; then RUN=${RUN:-runs/quickstart-webshop}; else RUN=${RUN:-runs/quickstart}; fi
-ENTITIES=${ENTITIES:-400}
-PRODUCTS=${PRODUCTS:-1000}
-SFT_STEPS=${SFT_STEPS:-40}
-PPO_STEPS=${PPO_STEPS:-4}
-EVAL_TASKS=${EVAL_TASKS:-8}
-ACTORS=${ACTORS:-2}
-
-echo "== 1/7 dependencies"
-bash scripts/install-deps.sh
-
-echo "== 2/7 build (Release, -j2)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DMEM1_BUILD_TESTS=OFF >/dev/null
-cmake --build build -j2 --target mem1 mem1_actor mem1_learner mem1_spm_train
-B=build/bin
-mkdir -p "$RUN"
-
 if [ "$ENV" = webshop ]; then
-  echo "== 3/7 synthetic WebShop catalog (WebShop's JSON files) + BM25 product index"
+  echo "== 3/9 synthetic WebShop catalog (WebShop's JSON files) + BM25 product index"
   $B/mem1 datagen webshop --products "$PRODUCTS" --seed 1 --out "$RUN/webshop"
   $B/mem1 webshop play --data "$RUN/webshop" --player expert --episodes 100
   $B/mem1 webshop play --data "$RUN/webshop" --player random --episodes 100
 
-  echo "== 4/7 tokenizer (SentencePiece BPE, MEM1 tags as single tokens)"
+  echo "== 4/9 tokenizer (SentencePiece BPE, MEM1 tags as single tokens)"
   $B/mem1 webshop play --data "$RUN/webshop" --split train --episodes 400 --trace > "$RUN/tokenizer_corpus.txt"
   bash scripts/make-demo-corpus.sh "$RUN/tags.txt" 3000 && cat "$RUN/tags.txt" >> "$RUN/tokenizer_corpus.txt"
-  $B/mem1 tokenizer train --corpus "$RUN/tokenizer_corpus.txt" --out "$RUN/tokenizer" --vocab-size 2048
+  $B/mem1 tokenizer train --corpus "$RUN/tokenizer_corpus.txt" --out "$RUN/tokenizer" --vocab-size "$VOCAB"
 
-  echo "== 5/7 policy: embedded Qwen2-family shape (HF layout)"
+  echo "== 5/9 policy: embedded Qwen2-family shape (HF layout)"
   $B/mem1 init-model --config configs/webshop.yaml --tokenizer "$RUN/tokenizer.model" --out "$RUN/init"
   $B/mem1 model-info --checkpoint "$RUN/init" --no-tensors
 
   COMMON=(--set env.webshop.data_dir="$RUN/webshop" --set tokenizer.path="$RUN/tokenizer.model"
-          --set actor.num_envs=4 --set actor.max_turns=8 --set env.webshop.max_steps=8 --set learner.global_batch=8)
-  echo "== 6/7 training on the actor fleet (learner + $ACTORS actors): SFT warm start on expert trajectories, then PPO"
-  launch/local.sh configs/webshop.yaml --actors "$ACTORS" --run-dir "$RUN/sft" "${COMMON[@]}" --set model.checkpoint="$RUN/init" \
-    --set actor.teacher=expert --set learner.ppo.algorithm=sft --set learner.optim.actor_lr=2e-3 \
-    --set learner.total_steps="$SFT_STEPS" --set learner.checkpoint_every=20
+          --set actor.num_envs=4 --set actor.max_turns=8 --set env.webshop.max_steps=8)
+  echo "== 6/9 expert data once: $WEBSHOP_EXPERT_TASKS scripted-expert episodes into a trajectory store"
+  rm -rf "$RUN/expert" "$RUN/expert-dev"
+  $B/mem1 datagen expert --config configs/webshop.yaml "${COMMON[@]}" --set model.checkpoint="$RUN/init" --set actor.num_envs=32 \
+    --episodes "$WEBSHOP_EXPERT_TASKS" --out "$RUN/expert"
+  $B/mem1 datagen expert --config configs/webshop.yaml "${COMMON[@]}" --set model.checkpoint="$RUN/init" --set actor.num_envs=32 \
+    --set env.webshop.split=dev --episodes 32 --seed 99 --out "$RUN/expert-dev"
+  echo "== 7/9 SFT from the store ($WEBSHOP_SFT_STEPS steps)"
+  launch/local.sh configs/webshop.yaml --actors 0 --run-dir "$RUN/sft" "${COMMON[@]}" --set model.checkpoint="$RUN/init" \
+    --set learner.ppo.algorithm=sft --set learner.offline_store="$RUN/expert" --set learner.offline_epochs=1000 \
+    --set learner.heldout_store="$RUN/expert-dev" --set learner.heldout_every=25 --set learner.global_batch=8 \
+    --set learner.optim.actor_lr=2e-3 --set learner.optim.warmup_steps=10 \
+    --set learner.total_steps="$WEBSHOP_SFT_STEPS" --set learner.checkpoint_every=100
+  echo "== 8/9 PPO on the actor fleet (learner + $ACTORS actors)"
   launch/local.sh configs/webshop.yaml --actors "$ACTORS" --run-dir "$RUN/ppo" "${COMMON[@]}" --set model.checkpoint="$RUN/sft/policy" \
-    --set learner.ppo.algorithm=ppo --set learner.mode=async --set learner.optim.actor_lr=1e-5 --set learner.optim.critic_lr=1e-4 \
-    --set learner.total_steps="$PPO_STEPS" --set learner.checkpoint_every=2
-  echo "training curves: $RUN/sft/metrics.jsonl, $RUN/ppo/metrics.jsonl; TensorBoard: tensorboard --logdir $RUN/ppo/tb"
-$B/mem1 inspect "$RUN/ppo"
+    --set learner.ppo.algorithm=ppo --set learner.mode=async --set learner.optim.actor_lr="$PPO_LR" --set learner.optim.critic_lr=1e-4 \
+    --set learner.global_batch=8 --set learner.total_steps="$PPO_STEPS" --set learner.checkpoint_every=5
+  echo "training curves: $RUN/sft/metrics.jsonl, $RUN/ppo/metrics.jsonl; TensorBoard: tensorboard --logdir $RUN"
+  $B/mem1 inspect "$RUN/ppo"
 
-  echo "== 7/7 evaluation on held-out goals (greedy): the model, then the scripted expert through the same engine"
-  $B/mem1 webshop eval --checkpoint "$RUN/ppo/policy" --data "$RUN/webshop" --policies mem1,full \
-    --episodes "$EVAL_TASKS" --max-turns 8
-  $B/mem1 webshop eval --checkpoint "$RUN/ppo/policy" --data "$RUN/webshop" --policies mem1,full \
-    --episodes "$EVAL_TASKS" --max-turns 8 --expert
-  echo "quickstart (webshop) done: outputs in $RUN"
+  echo "== 9/9 evaluation on held-out goals (greedy): the scripted expert, then the trained policy, through the same engine"
+  $B/mem1 eval --config configs/webshop.yaml "${COMMON[@]}" --checkpoint "$RUN/ppo/policy" --policies mem1,full \
+    --tasks "$WEBSHOP_EVAL_TASKS" --expert --out "$RUN/eval-expert" --quiet
+  $B/mem1 eval --config configs/webshop.yaml "${COMMON[@]}" --checkpoint "$RUN/ppo/policy" --policies mem1,full \
+    --tasks "$WEBSHOP_EVAL_TASKS" --out "$RUN/eval" --metrics "$RUN/sft" "$RUN/ppo"
+  echo "quickstart (webshop) done: table $RUN/eval/eval.md (expert: $RUN/eval-expert/eval.md), curves $RUN/eval/training.png"
   exit 0
 fi
 
-echo "== 3/7 synthetic QA world + BM25 index"
-$B/mem1 datagen qa --entities "$ENTITIES" --seed 1 --out "$RUN/qa"
-$B/mem1 index build --corpus "$RUN/qa/corpus.jsonl" --out "$RUN/qa/index"
+echo "== 3/9 synthetic QA world + BM25 index"
+$B/mem1 datagen qa --entities "$ENTITIES" --two-hop "$TWO_HOP" --distractors "$DISTRACTORS" --seed 1 --out "$RUN/qa"
+$B/mem1 index build --quiet --corpus "$RUN/qa/corpus.jsonl" --out "$RUN/qa/index"
 
-echo "== 4/7 tokenizer (SentencePiece BPE, MEM1 tags as single tokens)"
+echo "== 4/9 tokenizer (SentencePiece BPE, MEM1 tags as single tokens)"
 cut -d'"' -f8 "$RUN/qa/corpus.jsonl" > "$RUN/tokenizer_corpus.txt"
-cut -d'"' -f12 "$RUN/qa/train.jsonl" >> "$RUN/tokenizer_corpus.txt"
+grep -o '"question":"[^"]*"' "$RUN/qa/train.jsonl" | cut -d'"' -f4 | sed 's/^/ Q1: /' >> "$RUN/tokenizer_corpus.txt"
+grep -o '"golden_answers":\["[^"]*"' "$RUN/qa/train.jsonl" | cut -d'"' -f4 | awk '{printf(" Q1 = %s; Q2 = ?\n", $0)}' >> "$RUN/tokenizer_corpus.txt"
 bash scripts/make-demo-corpus.sh "$RUN/tags.txt" 3000 && cat "$RUN/tags.txt" >> "$RUN/tokenizer_corpus.txt"
-$B/mem1 tokenizer train --corpus "$RUN/tokenizer_corpus.txt" --out "$RUN/tokenizer" --vocab-size 2048
+$B/mem1 tokenizer train --corpus "$RUN/tokenizer_corpus.txt" --out "$RUN/tokenizer" --vocab-size "$VOCAB"
 
-echo "== 5/7 policy: embedded Qwen2-family shape (HF layout)"
-$B/mem1 init-model --config configs/default.yaml --tokenizer "$RUN/tokenizer.model" --out "$RUN/init"
+echo "== 5/9 policy: embedded Qwen2-family shape (HF layout)"
+MODEL=(--set model.init.vocab_size="$VOCAB" --set model.init.hidden_size="$HIDDEN" --set model.init.num_hidden_layers="$LAYERS"
+       --set model.init.intermediate_size="$((HIDDEN * 11 / 4))" --set model.init.num_attention_heads="$HEADS"
+       --set model.init.num_key_value_heads="$KV_HEADS")
+$B/mem1 init-model --config configs/default.yaml "${MODEL[@]}" --tokenizer "$RUN/tokenizer.model" --out "$RUN/init"
 $B/mem1 model-info --checkpoint "$RUN/init" --no-tensors
 
-COMMON=(--set env.qa.data_dir="$RUN/qa" --set tokenizer.path="$RUN/tokenizer.model"
-        --set actor.num_envs=4 --set actor.max_turns=6 --set learner.global_batch=16)
-echo "== 6/7 training on the actor fleet (learner + $ACTORS actors): SFT warm start on expert trajectories, then PPO"
-launch/local.sh configs/default.yaml --actors "$ACTORS" --run-dir "$RUN/sft" "${COMMON[@]}" --set model.checkpoint="$RUN/init" \
-  --set actor.teacher=expert --set learner.ppo.algorithm=sft --set learner.optim.actor_lr=2e-3 \
-  --set learner.total_steps="$SFT_STEPS" --set learner.checkpoint_every=20
+COMMON=(--set env.qa.data_dir="$RUN/qa" --set tokenizer.path="$RUN/tokenizer.model" --set env.qa.top_k="$TOP_K"
+        --set actor.num_envs=4 --set actor.max_turns=6)
+echo "== 6/9 expert data once: $EXPERT_TASKS scripted-expert trajectories ($SFT_OBJECTIVES objectives) into a trajectory store"
+rm -rf "$RUN/expert" "$RUN/expert-dev"
+$B/mem1 datagen expert --config configs/default.yaml "${COMMON[@]}" --set model.checkpoint="$RUN/init" --set actor.num_envs=32 \
+  --episodes "$EXPERT_TASKS" --objectives "$SFT_OBJECTIVES" --out "$RUN/expert"
+$B/mem1 datagen expert --config configs/default.yaml "${COMMON[@]}" --set model.checkpoint="$RUN/init" --set actor.num_envs=32 --set env.qa.split=dev \
+  --episodes 64 --objectives "$SFT_OBJECTIVES" --seed 99 --out "$RUN/expert-dev"
+
+echo "== 7/9 SFT from the store ($SFT_STEPS steps x $SFT_BATCH trajectories, held-out NLL on dev-question tasks)"
+launch/local.sh configs/default.yaml --actors 0 --run-dir "$RUN/sft" "${COMMON[@]}" --set model.checkpoint="$RUN/init" \
+  --set learner.ppo.algorithm=sft --set learner.offline_store="$RUN/expert" --set learner.offline_epochs=1000 \
+  --set learner.heldout_store="$RUN/expert-dev" --set learner.heldout_every=25 \
+  --set learner.optim.actor_lr="$SFT_LR" --set learner.optim.warmup_steps=10 --set learner.global_batch="$SFT_BATCH" \
+  --set learner.total_steps="$SFT_STEPS" --set learner.checkpoint_every=100
+
+echo "== 8/9 PPO on the actor fleet (learner + $ACTORS actors, $PPO_OBJECTIVES objectives per task)"
 launch/local.sh configs/default.yaml --actors "$ACTORS" --run-dir "$RUN/ppo" "${COMMON[@]}" --set model.checkpoint="$RUN/sft/policy" \
-  --set learner.ppo.algorithm=ppo --set learner.mode=async --set learner.optim.actor_lr=1e-5 --set learner.optim.critic_lr=1e-4 \
-  --set learner.total_steps="$PPO_STEPS" --set learner.checkpoint_every=2
-echo "training curves: $RUN/sft/metrics.jsonl, $RUN/ppo/metrics.jsonl; TensorBoard: tensorboard --logdir $RUN/ppo/tb"
+  --set env.qa.objectives="$PPO_OBJECTIVES" --set learner.ppo.algorithm=ppo --set learner.mode=async \
+  --set learner.optim.actor_lr="$PPO_LR" --set learner.optim.critic_lr=1e-4 --set learner.global_batch="$PPO_BATCH" \
+  --set learner.heldout_store="$RUN/expert-dev" --set learner.heldout_every=5 \
+  --set actor.temperature=1.0 --set learner.total_steps="$PPO_STEPS" --set learner.checkpoint_every=5
+echo "training curves: $RUN/sft/metrics.jsonl, $RUN/ppo/metrics.jsonl; TensorBoard: tensorboard --logdir $RUN"
 $B/mem1 inspect "$RUN/ppo"
 
-echo "== 7/7 evaluation on held-out tasks (greedy)"
-$B/mem1 eval --checkpoint "$RUN/ppo/policy" --data "$RUN/qa" --objectives 1,2,4 --policies mem1,full \
-  --episodes "$EVAL_TASKS" --max-new-tokens 96
-echo "quickstart done: outputs in $RUN"
+echo "== 9/9 evaluation on held-out (test) questions, greedy: the SFT start and the PPO policy"
+$B/mem1 eval --config configs/default.yaml "${COMMON[@]}" --checkpoint "$RUN/sft/policy" --objectives "$PPO_OBJECTIVES" \
+  --policies mem1 --tasks "$EVAL_TASKS" --out "$RUN/eval-sft" --quiet
+$B/mem1 eval --config configs/default.yaml "${COMMON[@]}" --checkpoint "$RUN/ppo/policy" --objectives "$EVAL_OBJECTIVES" \
+  --policies "$EVAL_POLICIES" --tasks "$EVAL_TASKS" --tasks-large "$EVAL_TASKS_LARGE" --out "$RUN/eval" \
+  --metrics "$RUN/sft" "$RUN/ppo"
+echo "quickstart done: table $RUN/eval/eval.md, plots $RUN/eval/*.png, one episode $RUN/eval/episode.txt"

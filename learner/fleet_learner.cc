@@ -165,6 +165,34 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
   }
   MEM1_RETURN_IF_ERROR(AgreeOnStatus(comm, setup));
 
+  // Held-out trajectories (never trained on): this rank's share, read once.
+  std::vector<proto::Trajectory> heldout;
+  if (!l.heldout_store.empty()) {
+    Status hs;
+    auto h = OfflineStoreSource::Open(l.heldout_store, rank, world, 1, config.runtime.seed, 0);
+    if (h.ok()) {
+      const int64_t mine = (l.heldout_max + world - 1) / world;
+      while (static_cast<int64_t>(heldout.size()) < mine) {
+        auto t = (*h)->Next(0);
+        if (!t.ok()) {
+          if (t.status().code() != StatusCode::kUnavailable) hs = t.status();
+          break;
+        }
+        if (*t) heldout.push_back(std::move(**t));
+      }
+    } else if (h.status().code() != StatusCode::kNotFound || world == 1) {
+      hs = h.status();  // a rank without held-out records (fewer records than ranks) is fine
+    }
+    MEM1_RETURN_IF_ERROR(AgreeOnStatus(comm, hs));
+    if (rank == 0) LOG(INFO) << "held-out store " << l.heldout_store << ": " << heldout.size() << " trajectories on rank 0";
+  }
+  // Collective: every rank calls it at the same steps.
+  auto heldout_nll = [&]() -> Result<double> {
+    auto r = trainer.HeldOutNll(heldout);
+    MEM1_RETURN_IF_ERROR(AgreeOnStatus(comm, r.ok() ? Status::Ok() : r.status()));
+    return r;
+  };
+
   const int per_rank = (l.global_batch + world - 1) / world;
   const int64_t last_step = steps_override > 0 ? std::min<int64_t>(l.total_steps, trainer.step() + steps_override)
                                                : l.total_steps;
@@ -285,6 +313,17 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
       break;
     }
     const StepStats& st = step_result.value();
+    double nll = -1;
+    if (!l.heldout_store.empty()) {
+      if (st.step % l.heldout_every == 0 || st.step == last_step) {
+        auto r = heldout_nll();
+        if (!r.ok()) {
+          failure = r.status();
+          break;
+        }
+        nll = *r;
+      }
+    }
     trained_cursor = source->cursor();
     trained_log << nlohmann::json({{"step", st.step}, {"first", first_record}, {"end", trained_cursor},
                                    {"trained", shard.size()}, {"groups", groups_in_shard},
@@ -361,6 +400,10 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
         values.emplace_back("actor/" + id + "/episodes_per_s", a.episodes_per_second);
         values.emplace_back("actor/" + id + "/generated_tokens_per_s", a.tokens_per_second);
         values.emplace_back("actor/" + id + "/staleness", static_cast<double>(st.policy_version - 1 - a.policy_version));
+      }
+      if (nll >= 0) {
+        values.emplace_back("heldout/nll", nll);
+        LOG(INFO) << "step " << st.step << ": held-out NLL " << nll << " per token";
       }
       if (metrics) {
         if (auto ms = metrics->Log(st.step, values); !ms.ok()) LOG(WARNING) << "metrics: " << ms.message();

@@ -144,6 +144,43 @@ double Trainer::LearningRate(int64_t step, double peak) const {
   return peak * (o.min_lr_ratio + (1.0 - o.min_lr_ratio) * cosine);
 }
 
+Result<double> Trainer::HeldOutNll(const std::vector<proto::Trajectory>& shard) {
+  double sums[2] = {0, 0};  // -log p, tokens
+  Status local;  // a local failure still joins the reduction below, so no rank waits forever
+  try {
+    torch::NoGradGuard no_grad;
+    std::vector<MaskedSequence> seqs;
+    for (const auto& t : shard) {
+      auto seq = BuildMaskedSequence(t);
+      if (seq.ok()) seqs.push_back(std::move(seq).value());
+    }
+    std::vector<const MaskedSequence*> ptrs;
+    for (const auto& s : seqs) ptrs.push_back(&s);
+    const bool was_training = policy_->is_training();
+    policy_->eval();
+    for (const auto& mb : PackByLength(ptrs, options_.micro_batch_tokens)) {
+      std::vector<const MaskedSequence*> s;
+      std::vector<float> temps;
+      for (size_t i : mb) {
+        s.push_back(ptrs[i]);
+        temps.push_back(1.f);
+      }
+      auto sc = ScoreSequences(policy_, s, temps, false);
+      sums[0] -= sc.logp.sum().item<double>();
+      sums[1] += static_cast<double>(sc.logp.numel());
+    }
+    if (was_training) policy_->train();
+  } catch (const c10::Error& e) {
+    local = Internal(std::string("held-out NLL: libtorch: ") + e.what_without_backtrace());
+  }
+  auto red = torch::tensor(std::vector<double>{sums[0], sums[1]}, torch::kFloat64);
+  comm_->AllReduceSum(red);
+  MEM1_RETURN_IF_ERROR(local);
+  const double tokens = red[1].item<double>();
+  if (tokens <= 0) return InvalidArgument("held-out NLL: no loss tokens in the held-out trajectories");
+  return red[0].item<double>() / tokens;
+}
+
 Result<StepStats> Trainer::Step(const std::vector<proto::Trajectory>& shard) {
   // libtorch failures (out of memory above all) become a status at this boundary, so a caller
   // can retry with a smaller micro_batch_tokens instead of the process aborting.

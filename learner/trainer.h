@@ -83,6 +83,11 @@ class Trainer {
   // otherwise; after an error the trainer's state is unspecified (reload a checkpoint).
   [[nodiscard]] Result<StepStats> Step(const std::vector<proto::Trajectory>& shard);
 
+  // Mean negative log-likelihood per loss token of `shard` under the current policy, reduced
+  // over ranks (collective; no gradient, weights untouched). Malformed trajectories are skipped.
+  // A failure on one rank is returned there only: callers agree on it (AgreeOnStatus).
+  [[nodiscard]] Result<double> HeldOutNll(const std::vector<proto::Trajectory>& shard);
+
   int64_t step() const { return step_; }
   int64_t policy_version() const { return policy_version_; }
   // Opaque position of the task/trajectory source, saved with checkpoints.

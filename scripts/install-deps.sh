@@ -16,6 +16,8 @@ PKGS=(
   wordnet-base
   libgtest-dev libgmock-dev libbenchmark-dev
   python3
+  # `mem1 eval` plots (PNG via the pngcairo terminal)
+  gnuplot-nox
   # Slurm launch path (launch/submit.sh, tests/e2e/slurm_test.sh): the daemons, the client
   # commands and munge authentication. `srun --mpi=pmix` needs the mpi_pmix plugin
   # (slurm-wlm-basic-plugins: mpi_pmix_v4.so) AND the unversioned

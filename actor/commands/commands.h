@@ -7,8 +7,10 @@
 
 namespace mem1 {
 
-void RegisterQaCommands(CLI::App* app);       // datagen qa, index build, eval
+void RegisterQaCommands(CLI::App* app);       // datagen qa|expert, index build, eval
+void RegisterEvalCommand(CLI::App* app);      // eval (QA and WebShop; called by RegisterQaCommands)
 void RegisterWebShopCommands(CLI::App* app);  // datagen webshop, webshop index|play|eval
+void RegisterExpertCommands(CLI::App* datagen);  // datagen expert (called by RegisterQaCommands)
 
 }  // namespace mem1
 

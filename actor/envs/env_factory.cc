@@ -38,9 +38,10 @@ Result<std::unique_ptr<EnvironmentBundle>> MakeEnvironments(const Mem1Config& co
   const std::string data = config.env.qa.data_dir;
   std::vector<QaItem> train;
   LoadReport report;
-  MEM1_RETURN_IF_ERROR(ReadQaFile(data + "/train.jsonl", &train, &report));
+  const std::string file = data + "/" + config.env.qa.split + ".jsonl";
+  MEM1_RETURN_IF_ERROR(ReadQaFile(file, &train, &report));
   if (static_cast<int32_t>(train.size()) < config.env.qa.objectives) {
-    return InvalidArgument(data + "/train.jsonl: " + std::to_string(train.size()) + " usable questions, fewer than " +
+    return InvalidArgument(file + ": " + std::to_string(train.size()) + " usable questions, fewer than " +
                            "env.qa.objectives = " + std::to_string(config.env.qa.objectives));
   }
   MEM1_ASSIGN_OR_RETURN(b->retriever, OpenXapianRetriever(data + "/index"));

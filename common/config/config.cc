@@ -273,6 +273,7 @@ void BindAll(Binder& b, Mem1Config& c) {
       q.String("data_dir", &e.data_dir);
       q.Integer("objectives", &e.objectives, 1, 1024);
       q.Integer("top_k", &e.top_k, 1, 1000);
+      q.String("split", &e.split, {"train", "dev", "test"});
       q.Bool("mean_reward", &e.mean_reward);
       q.Real("format_penalty", &e.format_penalty, 0.0, 1e6);
     });
@@ -296,6 +297,9 @@ void BindAll(Binder& b, Mem1Config& c) {
     s.String("mode", &l.mode, {"sync", "async"});
     s.String("offline_store", &l.offline_store);
     s.Integer("offline_epochs", &l.offline_epochs, 1, 1 << 20);
+    s.String("heldout_store", &l.heldout_store);
+    s.Integer("heldout_every", &l.heldout_every, 1, 1 << 30);
+    s.Integer("heldout_max", &l.heldout_max, 1, 1 << 24);
     s.Integer("weight_chunk_bytes", &l.weight_chunk_bytes, 1024, int64_t{1} << 30);
     s.Integer("max_message_bytes", &l.max_message_bytes, 1024, int64_t{1} << 31);
     s.Integer("max_trajectory_tokens", &l.max_trajectory_tokens, 1, int64_t{1} << 31);

@@ -89,6 +89,7 @@ struct ActorOptions {
 struct QaEnvConfig {
   std::string data_dir = "runs/data/qa";  // corpus.jsonl, train/dev/test.jsonl and index/ (mem1 datagen qa + index build)
   int32_t objectives = 2;                 // questions per task (paper: train on 2)
+  std::string split = "train";            // train | dev | test: the questions tasks are drawn from
   int32_t top_k = 3;                      // passages per search (MEM1: 3)
   bool mean_reward = false;               // false: sum of EM over objectives (paper)
   double format_penalty = 0.0;            // for a missing answer block or a wrong answer count
@@ -150,6 +151,9 @@ struct LearnerOptions {
   std::string mode = "sync";                      // sync: train only on the current version's data | async: within ppo.max_policy_lag
   std::string offline_store = "";                 // train from this trajectory store (dir or run dir) instead of live actors
   int32_t offline_epochs = 1;                     // passes over offline_store (then training stops)
+  std::string heldout_store = "";                 // trajectory store never trained on: its NLL is logged as heldout/nll
+  int32_t heldout_every = 10;                     // steps between held-out evaluations (and at the last step)
+  int32_t heldout_max = 256;                      // held-out trajectories used (over all ranks)
   int64_t weight_chunk_bytes = 1 << 20;           // weight broadcast chunk size
   int64_t max_message_bytes = 64 << 20;           // a bigger trajectory message is refused (ZMQ_MAXMSGSIZE too)
   int64_t max_trajectory_tokens = 1 << 20;        // a longer trajectory is refused

@@ -143,8 +143,9 @@ torch::Tensor Qwen2AttentionImpl::ForwardCached(const torch::Tensor& x, const to
     values = vc.narrow(0, slots[0], B).narrow(2, 0, max_keys);
   } else {
     auto idx = torch::tensor(slots, torch::TensorOptions().dtype(torch::kLong).device(kc.device()));
-    keys = kc.index_select(0, idx).narrow(2, 0, max_keys);
-    values = vc.index_select(0, idx).narrow(2, 0, max_keys);
+    // Narrow first: gathering whole slots would copy every slot's full capacity each step.
+    keys = kc.narrow(2, 0, max_keys).index_select(0, idx);
+    values = vc.narrow(2, 0, max_keys).index_select(0, idx);
   }
   return LinearForward(Attend(q, keys, values, key_bias), o_proj);
 }

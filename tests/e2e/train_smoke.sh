@@ -9,7 +9,7 @@ T=$(mktemp -d); trap 'pkill -KILL -f "$T/" 2>/dev/null; rm -rf "$T"' EXIT
 fails=0; passes=0
 ok()  { passes=$((passes+1)); echo "PASS: $1"; }
 bad() { fails=$((fails+1)); echo "FAIL: $1"; }
-run() { local n="$1"; shift; if "$@" >"$T/out" 2>"$T/err"; then ok "$n"; else bad "$n (exit $?)"; tail -20 "$T/err" "$T/out"; fi; }
+run() { local n="$1"; shift; if "$@" >"$T/out" 2>"$T/err"; then ok "$n"; else bad "$n (exit $?)"; tail -n 20 "$T/err" "$T/out"; fi; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 MEM1_BIN="$BIN"
 
 run "datagen qa" "$BIN/mem1" datagen qa --entities 80 --seed 4 --out "$T/qa"

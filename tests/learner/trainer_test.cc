@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
+#include <unistd.h>
 
+#include "common/storage/trajectory_store.h"
 #include "learner/losses.h"
+#include "learner/trajectory_source.h"
 #include "tests/common/model/test_util.h"
 #include "learner/synthetic_trajectories.h"
 
@@ -203,6 +207,64 @@ TEST(TrainerTest, SftReducesTokenNll) {
   double last = first;
   for (int i = 0; i < 30; ++i) last = t.Step(batch).value().loss;
   EXPECT_LT(last, 0.5 * first) << first << " -> " << last;
+}
+
+TEST(TrainerTest, HeldOutNllIsTheSftLossBeforeTheStepAndChangesNothing) {
+  auto comm = MakeLocalCommunicator();
+  auto opts = Options("sft");
+  Trainer t(TinyModel(63), opts, comm.get());
+  auto batch = SyntheticBatch(250, 5, 97, 0);
+  const double nll = t.HeldOutNll(batch).value();
+  EXPECT_EQ(t.HeldOutNll(batch).value(), nll);  // no weight or state change
+  EXPECT_EQ(t.step(), 0);
+  const double loss = t.Step(batch).value().loss;  // SFT loss = mean NLL per token before the update
+  EXPECT_NEAR(nll, loss, 1e-6 * std::abs(loss));
+  EXPECT_LT(t.HeldOutNll(batch).value(), nll);
+  EXPECT_FALSE(t.HeldOutNll({}).ok());  // no tokens: an error, not NaN
+}
+
+TEST(TrainerTest, SftFromAStoreEqualsSftFromTheSameTrajectoriesInMemory) {
+  const fs::path dir = fs::temp_directory_path() / ("mem1_sft_store_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  auto batch = SyntheticBatch(300, 12, 97, 0);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    batch[i].set_actor_id("expert");
+    batch[i].set_episode_id(i);
+  }
+  {
+    TrajectoryStoreOptions so;
+    so.shard_records = 5;  // records in sealed shards and in the journal
+    auto store = TrajectoryStore::Open(dir.string(), so, "").value();
+    for (const auto& t : batch) ASSERT_TRUE(store->Append(t).ok());
+    ASSERT_TRUE(store->Close().ok());
+  }
+  // One shuffled epoch yields every record once, byte-identical, then reports exhaustion.
+  auto src = OfflineStoreSource::Open(dir.string(), 0, 1, 1, /*seed=*/5, 0).value();
+  std::vector<proto::Trajectory> read;
+  for (size_t i = 0; i < batch.size(); ++i) read.push_back(*src->Next(0).value());
+  EXPECT_EQ(src->Next(0).status().code(), StatusCode::kUnavailable);
+  std::vector<proto::Trajectory> memory;
+  std::set<uint64_t> seen;
+  bool shuffled = false;
+  for (size_t i = 0; i < read.size(); ++i) {
+    const uint64_t id = read[i].episode_id();
+    ASSERT_LT(id, batch.size());
+    EXPECT_TRUE(seen.insert(id).second) << "record " << id << " twice in one epoch";
+    EXPECT_EQ(read[i].SerializeAsString(), batch[id].SerializeAsString());
+    memory.push_back(batch[id]);
+    shuffled |= id != i;
+  }
+  EXPECT_TRUE(shuffled);
+  // K = 3 steps of 4: the same losses, bit for bit, and the same weights after.
+  auto comm = MakeLocalCommunicator();
+  Trainer a(TinyModel(64), Options("sft"), comm.get()), b(TinyModel(64), Options("sft"), comm.get());
+  for (int k = 0; k < 3; ++k) {
+    std::vector<proto::Trajectory> sa(read.begin() + 4 * k, read.begin() + 4 * k + 4);
+    std::vector<proto::Trajectory> sb(memory.begin() + 4 * k, memory.begin() + 4 * k + 4);
+    EXPECT_EQ(a.Step(sa).value().loss, b.Step(sb).value().loss) << "step " << k;
+  }
+  EXPECT_EQ(a.HeldOutNll(batch).value(), b.HeldOutNll(batch).value());
+  fs::remove_all(dir);
 }
 
 TEST(TrainerTest, PpoRaisesTheLogprobOfPositiveAdvantageTokens) {

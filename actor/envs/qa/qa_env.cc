@@ -14,7 +14,8 @@ std::string QaEnv::Prompt() const {
   const auto search = preset_.ActionTags("search"), answer = preset_.ActionTags("answer");
   const size_t n = task_.questions.size();
   std::string questions;
-  for (size_t i = 0; i < n; ++i) questions += (i ? "; " : "") + task_.questions[i].question;
+  // Numbered, so a state can name them ("Q2 = ?") and the agent can find the one to search.
+  for (size_t i = 0; i < n; ++i) questions += " Q" + std::to_string(i + 1) + ": " + task_.questions[i].question;
   return "You will answer " + std::to_string(n) + (n == 1 ? " question" : " questions") +
          " by searching a knowledge base. You only see the questions, your latest internal state, your latest "
          "action and its result: everything older is removed. Each turn, first write " + preset_.state.open + " ... " +
@@ -23,7 +24,7 @@ std::string QaEnv::Prompt() const {
          " (one query per turn; results come back inside " + preset_.observation.open + " ... " +
          preset_.observation.close + "), or, when you know every answer, reply " + answer.open +
          "answer 1; answer 2; ..." + answer.close + " with the answers in the order of the questions, separated by "
-         "semicolons.\nQuestions: " + questions + "\n";
+         "semicolons.\nQuestions:" + questions + "\n";
 }
 
 StepResult ScoreAnswers(const QaTask& task, const std::string& block, const QaEnvOptions& options) {

@@ -55,6 +55,13 @@ class QaEnv : public Environment {
   int searches_ = 0;
 };
 
+// The turn budget of an N-objective task (documented in README): 2N + 2 turns, enough for one
+// query per hop of N bridge questions (two hops each) plus the final answer, with none to
+// spare for N bridge questions and N + 1 to spare for one-hop ones. Training configs set
+// actor.max_turns for the N they train on; `mem1 eval` uses this budget for every N, and the
+// observation's "[HINT]You have K turns left" counts down from it.
+inline int QaTurnBudget(int objectives) { return 2 * objectives + 2; }
+
 // Scores an answer block "a1; a2; ..." against the task (exposed for tests and evaluation).
 StepResult ScoreAnswers(const QaTask& task, const std::string& answer_block, const QaEnvOptions& options);
 

@@ -30,25 +30,24 @@ std::optional<ScriptedTurn> QaExpert::Respond(const Environment& env, int turn, 
     }
     t += static_cast<int>(hops.size());
   }
-  std::string state = "Answers so far:";
-  for (size_t i = 0; i < std::min(current, qs.size()); ++i) {
-    state += " Q" + std::to_string(i + 1) + " = " + qs[i].golden_answers.front() + ";";
-  }
-  if (current == 0) state += " none;";
-  if (current < qs.size()) {
-    state += " still to find: Q" + std::to_string(current + 1);
-    if (current + 1 < qs.size()) state += " to Q" + std::to_string(qs.size());
-    state += ".";
-  } else {
-    state += " all found.";
+  // The state names every question once, in order: its answer, or "?" while it is missing
+  // ("Q1 = Gyreixme; Q2 = ?"). The next query is for the first "?"; the final answer copies the
+  // state. Every tag body starts with a space so a name is tokenized the same way in the
+  // question, the passage, the state and the action (SentencePiece marks word starts).
+  std::string state;
+  for (size_t i = 0; i < qs.size(); ++i) {
+    state += std::string(i ? ";" : "") + " Q" + std::to_string(i + 1) + " = " +
+             (i < current ? qs[i].golden_answers.front() : std::string("?"));
   }
   const TagPair search = preset_.ActionTags("search"), answer = preset_.ActionTags("answer");
   std::string text = preset_.state.open + state + preset_.state.close;
   if (current < qs.size()) {
-    text += search.open + Hops(qs[current])[hop] + search.close;
+    // A one-hop question is searched as asked; a bridge question hop by hop.
+    const auto hops = Hops(qs[current]);
+    text += search.open + " " + (hops.size() == 1 ? qs[current].question : hops[hop]) + search.close;
   } else {
     std::string all;
-    for (size_t i = 0; i < qs.size(); ++i) all += (i ? "; " : "") + qs[i].golden_answers.front();
+    for (size_t i = 0; i < qs.size(); ++i) all += (i ? "; " : " ") + qs[i].golden_answers.front();
     text += answer.open + all + answer.close;
   }
   return ScriptedTurn{text, true};

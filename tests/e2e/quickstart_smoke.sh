@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The quickstart itself with a tiny budget (same script, smaller variables; the build is the
+# one under test): world -> tokenizer -> expert store -> SFT from it -> PPO on the fleet
+# (learner + 2 actors) -> mem1 eval at N = 1, 2 for mem1/full/window -> eval.json + plots.
+# Usage: quickstart_smoke.sh BIN_DIR SOURCE_DIR
+set -uo pipefail
+BIN="$1"; SRC="$2"
+T=$(mktemp -d); trap 'pkill -KILL -f "$T/" 2>/dev/null; rm -rf "$T"' EXIT
+command -v gnuplot >/dev/null || { echo "skipped: gnuplot not installed (scripts/install-deps.sh installs gnuplot-nox)"; exit 77; }
+export MEM1_BIN="$BIN" SKIP_BUILD=1 RUN="$T/run" ENTITIES=80 VOCAB=600 HIDDEN=32 LAYERS=1 HEADS=2 KV_HEADS=1
+export EXPERT_TASKS=24 SFT_STEPS=4 SFT_BATCH=4 PPO_STEPS=2 PPO_BATCH=4 EVAL_TASKS=3 EVAL_TASKS_LARGE=2
+export EVAL_OBJECTIVES=1,2 EVAL_POLICIES=mem1,full,window:64
+if ! bash "$SRC/launch/quickstart.sh" >"$T/log" 2>&1; then
+  echo "FAIL: quickstart exited non-zero"; tail -40 "$T/log"; exit 1
+fi
+fails=0
+check() { if eval "$2"; then echo "PASS: $1"; else echo "FAIL: $1"; fails=$((fails+1)); fi; }
+check "SFT trained from the expert store with a held-out NLL" "grep -q '\"heldout/nll\"' '$RUN/sft/metrics.jsonl'"
+check "PPO ran on the fleet (2 actors stored trajectories)" "grep -q 'actors: local-1=[0-9]* local-2=[0-9]*' '$T/log'"
+check "eval.json has 6 cells (N = 1, 2 x 3 policies)" \
+  "python3 -c \"import json,sys; d=json.load(open('$RUN/eval/eval.json')); sys.exit(0 if len(d['cells'])==6 else 1)\""
+check "SFT-start eval for the PPO comparison" "[ -s '$RUN/eval-sft/eval.json' ]"
+for p in peak_tokens em dependency training; do
+  check "$p.png written" "head -c 8 '$RUN/eval/$p.png' | od -An -c | grep -q 'P   N   G'"
+done
+check "the run printed where its table is" "grep -q 'quickstart done: table' '$T/log'"
+[ "$fails" -eq 0 ] || { tail -30 "$T/log"; exit 1; }
+echo "quickstart_smoke: all passed"
