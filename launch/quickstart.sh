@@ -12,6 +12,45 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ENV=${ENV:-qa}
 case "$ENV" in qa|webshop) ;; *) echo "error: ENV must be qa or webshop, got \"$ENV\"" >&2; exit 2;; esac
+if [ "$ENV" = webshop ]; then RUN=${RUN:-runs/quickstart-webshop}; else RUN=${RUN:-runs/quickstart}; fi
+# Every size is a variable (the CI smoke runs this script with tiny ones); the defaults are the
+# recipe in README ("The MEM1 experiment").
+ENTITIES=${ENTITIES:-2000}        # QA world: countries + cities + people
+TWO_HOP=${TWO_HOP:-0}             # chance of a bridge question per entity
+DISTRACTORS=${DISTRACTORS:-1}     # distractor passages per entity
+TOP_K=${TOP_K:-3}                 # passages per search
+VOCAB=${VOCAB:-2048}
+HIDDEN=${HIDDEN:-256}; LAYERS=${LAYERS:-4}; HEADS=${HEADS:-8}; KV_HEADS=${KV_HEADS:-2}
+EXPERT_TASKS=${EXPERT_TASKS:-3000}
+SFT_OBJECTIVES=${SFT_OBJECTIVES:-1,2}
+SFT_STEPS=${SFT_STEPS:-400}
+SFT_BATCH=${SFT_BATCH:-16}
+SFT_LR=${SFT_LR:-3e-3}
+PPO_OBJECTIVES=${PPO_OBJECTIVES:-2}
+PPO_STEPS=${PPO_STEPS:-10}
+PPO_BATCH=${PPO_BATCH:-16}
+PPO_LR=${PPO_LR:-2e-5}
+EVAL_OBJECTIVES=${EVAL_OBJECTIVES:-1,2,4,8,16}
+EVAL_POLICIES=${EVAL_POLICIES:-mem1,full,window:256}
+EVAL_TASKS=${EVAL_TASKS:-100}
+EVAL_TASKS_LARGE=${EVAL_TASKS_LARGE:-20}
+PRODUCTS=${PRODUCTS:-1000}       # WebShop catalog
+WEBSHOP_EXPERT_TASKS=${WEBSHOP_EXPERT_TASKS:-800}
+WEBSHOP_SFT_STEPS=${WEBSHOP_SFT_STEPS:-200}
+WEBSHOP_EVAL_TASKS=${WEBSHOP_EVAL_TASKS:-100}
+ACTORS=${ACTORS:-2}
+SKIP_BUILD=${SKIP_BUILD:-0}
+
+B=${MEM1_BIN:-build/bin}
+if [ "$SKIP_BUILD" != 1 ]; then
+  echo "== 1/9 dependencies"
+  bash scripts/install-deps.sh
+  echo "== 2/9 build (Release, -j2)"
+  cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+  cmake --build build -j2 --target mem1 mem1_actor mem1_learner mem1_spm_train
+fi
+mkdir -p "$RUN"
+
 if [ "$ENV" = webshop ]; then
   echo "== 3/9 synthetic WebShop catalog (WebShop's JSON files) + BM25 product index"
   $B/mem1 datagen webshop --products "$PRODUCTS" --seed 1 --out "$RUN/webshop"
@@ -102,8 +141,8 @@ $B/mem1 inspect "$RUN/ppo"
 
 echo "== 9/9 evaluation on held-out (test) questions, greedy: the SFT start and the PPO policy"
 $B/mem1 eval --config configs/default.yaml "${COMMON[@]}" --checkpoint "$RUN/sft/policy" --objectives "$PPO_OBJECTIVES" \
-  --policies mem1 --tasks "$EVAL_TASKS" --out "$RUN/eval-sft" --quiet
+  --policies mem1 --tasks "$EVAL_TASKS" --batch 16 --out "$RUN/eval-sft" --quiet
 $B/mem1 eval --config configs/default.yaml "${COMMON[@]}" --checkpoint "$RUN/ppo/policy" --objectives "$EVAL_OBJECTIVES" \
-  --policies "$EVAL_POLICIES" --tasks "$EVAL_TASKS" --tasks-large "$EVAL_TASKS_LARGE" --out "$RUN/eval" \
+  --policies "$EVAL_POLICIES" --tasks "$EVAL_TASKS" --tasks-large "$EVAL_TASKS_LARGE" --batch 16 --out "$RUN/eval" \
   --metrics "$RUN/sft" "$RUN/ppo"
 echo "quickstart done: table $RUN/eval/eval.md, plots $RUN/eval/*.png, one episode $RUN/eval/episode.txt"
