@@ -279,8 +279,8 @@ Status PlotVsN(const std::string& out, const nlohmann::json& cells, const std::v
 
 // Training curves (reward, EM, loss, KL, held-out NLL) of every metrics file, in one PNG.
 Status PlotTraining(const std::string& out, const std::vector<std::string>& files, std::string* note) {
-  const std::vector<std::pair<std::string, std::string>> keys = {{"rollout/reward_mean", "reward"},
-                                                                 {"rollout/exact_match_mean", "EM (sum)"},
+  const std::vector<std::pair<std::string, std::string>> keys = {{"rollout/reward_mean", "reward of the trajectories trained on"},
+                                                                 {"rollout/exact_match_mean", "EM (sum) of the trajectories trained on"},
                                                                  {"train/loss", "loss"},
                                                                  {"train/kl", "KL to reference"},
                                                                  {"heldout/nll", "held-out NLL / token"},
