@@ -39,7 +39,7 @@ struct EvalArgs {
   std::string checkpoint, tokenizer, env, data, split = "test", objectives = "1,2,4", policies = "mem1,full";
   std::string out;
   std::vector<std::string> metrics;  // run metrics.jsonl files (or run dirs) for the training-curve plot
-  int64_t tasks = 16, tasks_large = -1, batch = 8, max_new_tokens = 128;
+  int64_t tasks = 16, tasks_large = -1, batch = 8, max_new_tokens = 0;
   int32_t max_turns = 0, large_from = 8;
   uint64_t seed = 7;
   bool expert = false, quiet = false;
@@ -377,7 +377,7 @@ Status RunEvalCommand(const EvalArgs& a, Mem1Config config) {
       if (qa) c.env.qa.objectives = n;
       c.actor.context_policy = pol;
       c.actor.num_envs = static_cast<int32_t>(a.batch);
-      c.actor.max_new_tokens_per_turn = static_cast<int32_t>(a.max_new_tokens);
+      if (a.max_new_tokens > 0) c.actor.max_new_tokens_per_turn = static_cast<int32_t>(a.max_new_tokens);
       c.actor.max_turns = a.max_turns > 0 ? a.max_turns : (qa ? QaTurnBudget(n) : c.env.webshop.max_steps);
       if (!qa) c.env.webshop.max_steps = c.actor.max_turns;
       c.actor.slot_capacity = SlotCapacity(c.actor.context_policy, c.actor.max_turns, c.actor.max_new_tokens_per_turn, c.actor.slot_capacity);
@@ -503,7 +503,8 @@ void RegisterEvalCommand(CLI::App* app) {
   ev->add_option("--large-from", a->large_from, "Smallest N that uses --tasks-large");
   ev->add_option("--batch", a->batch, "Concurrent episodes")->check(CLI::Range(1, 4096));
   ev->add_option("--max-turns", a->max_turns, "Turn budget (0 = QA: 2N+2; WebShop: env.webshop.max_steps)");
-  ev->add_option("--max-new-tokens", a->max_new_tokens, "Max new tokens per turn")->check(CLI::Range(1, 1 << 16));
+  ev->add_option("--max-new-tokens", a->max_new_tokens, "Max new tokens per turn (0 = actor.max_new_tokens_per_turn)")
+      ->check(CLI::Range(0, 1 << 16));
   ev->add_option("--seed", a->seed, "Task sampling and bootstrap seed");
   ev->add_option("--out", a->out, "Output directory for eval.json, eval.md, episode.txt and the PNG plots");
   ev->add_option("--metrics", a->metrics, "metrics.jsonl (or run dir) of training runs, in order: training-curve plot")

@@ -55,6 +55,21 @@ awk '$1=="mem1" {m=$5} $1=="full" {f=$5} END {exit !(f > m)}' "$T/out" && ok "fu
   || bad "peak tokens: $(cat "$T/out")"
 run "webshop eval (trained model)" "$BIN/mem1" webshop eval --data "$T/ws" --checkpoint "$T/run/policy" --policies mem1 \
     --episodes 2 --batch 2 --max-turns 3 --max-new-tokens 24 --threads 1
+# The generic eval on WebShop: the expert through the engine (deterministic: greedy, seeded goals; its
+# play-mode mean reward on this catalog is ~0.95), eval.json with reward CI + success.
+run "mem1 eval --env webshop --expert" "$BIN/mem1" eval --config "$SRC/configs/webshop.yaml" "${COMMON[@]}" \
+    --checkpoint "$T/run/policy" --env webshop --policies mem1,full --tasks 16 --batch 8 --max-new-tokens 256 --expert \
+    --out "$T/ev" --quiet
+python3 - "$T/ev/eval.json" <<'PY' && ok "eval.json (webshop): expert reward >= 0.8 with a CI, success, full peak > mem1 peak" \
+  || bad "webshop eval.json: $(head -c 600 "$T/ev/eval.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+c = {x["policy"]: x for x in d["cells"]}
+assert d["env"] == "webshop" and set(c) == {"mem1", "full"}
+m = c["mem1"]
+assert m["reward"] >= 0.8 and m["reward_ci95"][0] <= m["reward"] <= m["reward_ci95"][1] and 0 <= m["success"] <= 1
+assert c["full"]["peak_tokens"] > m["peak_tokens"]
+PY
 # Bad input: clear one-line errors, no crash.
 "$BIN/mem1" webshop play --data "$T/nope" >"$T/out" 2>&1; rc=$?
 [ $rc -ne 0 ] && grep -q "no product file" "$T/out" && ok "missing data dir: clear error" || bad "missing data: rc $rc $(cat "$T/out")"
