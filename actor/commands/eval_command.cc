@@ -45,22 +45,9 @@ struct EvalArgs {
   bool expert = false, quiet = false;
 };
 
-// Hands out `count` tasks of `inner`, then ends; reports progress.
-class CountedTasks : public TaskSource {
- public:
-  CountedTasks(TaskSource* inner, int64_t count) : inner_(inner), left_(count) {}
-  std::unique_ptr<Environment> Next() override {
-    if (left_ <= 0) return nullptr;
-    --left_;
-    return inner_->Next();
-  }
+}  // namespace
 
- private:
-  TaskSource* inner_;
-  int64_t left_;
-};
-
-Result<std::vector<int32_t>> ParseCounts(const std::string& s) {
+Result<std::vector<int32_t>> ParseObjectiveCounts(const std::string& s, const std::string& flag) {
   std::vector<int32_t> out;
   std::stringstream ss(s);
   for (std::string x; std::getline(ss, x, ',');) {
@@ -68,12 +55,14 @@ Result<std::vector<int32_t>> ParseCounts(const std::string& s) {
     if (x.empty()) continue;
     char* end = nullptr;
     const long v = std::strtol(x.c_str(), &end, 10);
-    if (*end != 0 || v < 1 || v > 1024) return InvalidArgument("--objectives: bad count \"" + x + "\" (expected 1..1024)");
+    if (*end != 0 || v < 1 || v > 1024) return InvalidArgument(flag + ": bad count \"" + x + "\" (expected 1..1024)");
     out.push_back(static_cast<int32_t>(v));
   }
-  if (out.empty()) return InvalidArgument("--objectives: no counts given");
+  if (out.empty()) return InvalidArgument(flag + ": no counts given");
   return out;
 }
+
+namespace {
 
 std::vector<std::string> SplitComma(const std::string& s) {
   std::vector<std::string> out;
@@ -350,7 +339,7 @@ Status RunEvalCommand(const EvalArgs& a, Mem1Config config) {
   config.model.checkpoint = a.checkpoint;
   if (!a.tokenizer.empty()) config.tokenizer.path = a.tokenizer;
   else if (config.tokenizer.path.empty()) config.tokenizer.path = a.checkpoint;
-  MEM1_ASSIGN_OR_RETURN(std::vector<int32_t> counts, qa ? ParseCounts(a.objectives) : Result<std::vector<int32_t>>(std::vector<int32_t>{0}));
+  MEM1_ASSIGN_OR_RETURN(std::vector<int32_t> counts, qa ? ParseObjectiveCounts(a.objectives, "--objectives") : Result<std::vector<int32_t>>(std::vector<int32_t>{0}));
   const std::vector<std::string> policies = SplitComma(a.policies);
   if (policies.empty()) return InvalidArgument("--policies: none given");
   for (const auto& p : policies) MEM1_RETURN_IF_ERROR(ContextPolicy::Parse(p).status());
@@ -386,7 +375,7 @@ Status RunEvalCommand(const EvalArgs& a, Mem1Config config) {
       ro.actor_id = "eval";
       MEM1_ASSIGN_OR_RETURN(auto envs, MakeEnvironments(c, a.seed + static_cast<uint64_t>(n)));
       const int64_t count = qa && a.tasks_large > 0 && n >= a.large_from ? a.tasks_large : a.tasks;
-      CountedTasks tasks(envs->tasks.get(), count);
+      CountedTaskSource tasks(envs->tasks.get(), count);
       RolloutEngine engine(model, tok.get(), ro);
       Cell cell;
       cell.policy = pol;

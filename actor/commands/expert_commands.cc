@@ -26,39 +26,11 @@ struct ExpertArgs {
   uint64_t seed = 17;
 };
 
-// Hands out `count` tasks of `inner`, then ends.
-class CountedTasks : public TaskSource {
- public:
-  CountedTasks(TaskSource* inner, int64_t count) : inner_(inner), left_(count) {}
-  std::unique_ptr<Environment> Next() override {
-    if (left_ <= 0) return nullptr;
-    --left_;
-    return inner_->Next();
-  }
-
- private:
-  TaskSource* inner_;
-  int64_t left_;
-};
-
-Result<std::vector<int32_t>> ParseObjectives(const std::string& s, int32_t fallback) {
-  std::vector<int32_t> out;
-  std::stringstream ss(s);
-  for (std::string x; std::getline(ss, x, ',');) {
-    x = TrimWhitespace(x);
-    if (x.empty()) continue;
-    int v = 0;
-    if (std::sscanf(x.c_str(), "%d", &v) != 1 || v < 1 || v > 1024) {
-      return InvalidArgument("--objectives: expected comma-separated counts in [1, 1024], got \"" + s + "\"");
-    }
-    out.push_back(v);
-  }
-  if (out.empty()) out.push_back(fallback);
-  return out;
-}
-
 Status RunExpertData(const ExpertArgs& a, const Mem1Config& base) {
-  MEM1_ASSIGN_OR_RETURN(std::vector<int32_t> objectives, ParseObjectives(a.objectives, base.env.qa.objectives));
+  std::vector<int32_t> objectives = {base.env.qa.objectives};
+  if (!TrimWhitespace(a.objectives).empty()) {
+    MEM1_ASSIGN_OR_RETURN(objectives, ParseObjectiveCounts(a.objectives, "--objectives"));
+  }
   if (base.env.name != "qa") objectives = {0};  // WebShop: one pass, no objective count
   MEM1_ASSIGN_OR_RETURN(Qwen2ForCausalLM model, LoadOrInitModel(base.model, base.runtime));
   const std::string tok_path = !base.tokenizer.path.empty() ? base.tokenizer.path : base.model.checkpoint;
@@ -90,7 +62,7 @@ Status RunExpertData(const ExpertArgs& a, const Mem1Config& base) {
     ro.sampling.greedy = true;
     if (objectives[k] > 0 && ro.max_turns < QaTurnBudget(objectives[k])) ro.max_turns = QaTurnBudget(objectives[k]);
     RolloutEngine engine(model, tok.get(), ro);
-    CountedTasks tasks(envs->tasks.get(), count);
+    CountedTaskSource tasks(envs->tasks.get(), count);
     Status sink_status;
     MEM1_RETURN_IF_ERROR(engine.Run(&tasks, [&](proto::Trajectory&& t) {
       if (!sink_status.ok()) return;

@@ -1,4 +1,4 @@
-// `mem1 datagen qa` and `mem1 index build`.
+// `mem1 datagen qa` and `mem1 index build` (and registration of `mem1 eval`, `mem1 datagen expert`).
 #include <iostream>
 
 #include <cstdio>
@@ -6,10 +6,6 @@
 
 #include "actor/envs/qa/factbook_world.h"
 #include "actor/envs/qa/qa_env.h"
-#include "actor/envs/qa/qa_expert.h"
-#include "actor/rollout/rollout_engine.h"
-#include "common/memory/episode_metrics.h"
-#include "common/model/model_io.h"
 #include "actor/envs/qa/retriever.h"
 #include "actor/envs/qa/synthetic_world.h"
 #include "common/cli/cli_common.h"

@@ -74,6 +74,21 @@ class TaskSource {
   virtual std::unique_ptr<Environment> Next() = 0;
 };
 
+// The first `count` tasks of `inner` (e.g. an endless stream), then nullptr.
+class CountedTaskSource : public TaskSource {
+ public:
+  CountedTaskSource(TaskSource* inner, int64_t count) : inner_(inner), left_(count) {}
+  std::unique_ptr<Environment> Next() override {
+    if (left_ <= 0) return nullptr;
+    --left_;
+    return inner_->Next();
+  }
+
+ private:
+  TaskSource* inner_;
+  int64_t left_;
+};
+
 }  // namespace mem1
 
 #endif  // MEM1_ACTOR_ENVS_ENVIRONMENT_H_
