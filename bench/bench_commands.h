@@ -6,7 +6,7 @@
 
 namespace mem1 {
 
-void RegisterBenchCommands(CLI::App* app);  // bench model|rollout|learner|retrieval|webshop|fleet
+void RegisterBenchCommands(CLI::App* app);  // bench model|rollout|learner|batch|retrieval|webshop|fleet
 
 }  // namespace mem1
 

@@ -147,6 +147,7 @@ void RegisterModelBench(CLI::App* bench) {
 
 void RegisterRolloutBench(CLI::App* bench);  // rollout_bench.cc
 void RegisterLearnerBench(CLI::App* bench);  // learner_bench.cc
+void RegisterBatchBench(CLI::App* bench);    // batch_bench.cc
 void RegisterRetrievalBench(CLI::App* bench);  // retrieval_bench.cc
 void RegisterWebShopBench(CLI::App* bench);    // webshop_bench.cc
 void RegisterFleetBench(CLI::App* bench);      // fleet_bench.cc
@@ -157,6 +158,7 @@ void RegisterBenchCommands(CLI::App* app) {
   RegisterModelBench(bench);
   RegisterRolloutBench(bench);
   RegisterLearnerBench(bench);
+  RegisterBatchBench(bench);
   RegisterRetrievalBench(bench);
   RegisterWebShopBench(bench);
   RegisterFleetBench(bench);

@@ -410,14 +410,24 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
         (void)metrics->Flush();
       }
       char line[512];
-      std::snprintf(line, sizeof(line),
-                    "step %lld/%lld | reward %.3f | %s %.3f | peak %.0f tok | %.2f ep/s %.0f tok/s | stale %.2f "
-                    "(dropped %.0f) | wait %.0f%% | loss %.4f | gap %.1e | %.1f s",
-                    static_cast<long long>(st.step), static_cast<long long>(last_step), g[kReward] / n,
-                    config.env.name == "webshop" ? "success" : "EM", config.env.name == "webshop" ? g[kSuccess] / n : g[kEm] / n,
-                    g[kPeak] / n, fleet_eps, fleet_tps, g[kLag] / n, g[kStale],
-                    100.0 * std::min(1.0, (g[kWait] / world) / std::max(1e-9, step_seconds)), st.loss, st.logprob_gap_max,
-                    step_seconds);
+      if (online) {
+        std::snprintf(line, sizeof(line),
+                      "step %lld/%lld | reward %.3f | %s %.3f | peak %.0f tok | %.2f ep/s %.0f tok/s | stale %.2f "
+                      "(dropped %.0f) | wait %.0f%% | loss %.4f | gap %.1e | %.1f s",
+                      static_cast<long long>(st.step), static_cast<long long>(last_step), g[kReward] / n,
+                      config.env.name == "webshop" ? "success" : "EM", config.env.name == "webshop" ? g[kSuccess] / n : g[kEm] / n,
+                      g[kPeak] / n, fleet_eps, fleet_tps, g[kLag] / n, g[kStale],
+                      100.0 * std::min(1.0, (g[kWait] / world) / std::max(1e-9, step_seconds)), st.loss, st.logprob_gap_max,
+                      step_seconds);
+      } else {
+        // Offline data (SFT from a store): no actors, no staleness; what the data and the step did.
+        std::snprintf(line, sizeof(line),
+                      "step %lld/%lld | %s loss %.4f | %lld trajectories, %lld loss tokens (%.0f tok/s) | expert "
+                      "reward %.3f | lr %.2e | %.1f s",
+                      static_cast<long long>(st.step), static_cast<long long>(last_step), l.ppo.algorithm.c_str(), st.loss,
+                      static_cast<long long>(st.trajectories), static_cast<long long>(st.tokens),
+                      st.tokens / std::max(1e-9, step_seconds), g[kReward] / n, st.lr, step_seconds);
+      }
       LOG(INFO) << line;
     }
     if ((l.checkpoint_every > 0 && trainer.step() % l.checkpoint_every == 0) || trainer.step() == last_step) {

@@ -6,11 +6,13 @@
 #include <random>
 #include <vector>
 
+#include "common/memory/trajectory_layout.h"
 #include "proto/mem1.pb.h"
 
 namespace mem1 {
 
-// [prompt][G_1][C_2][G_2]...[C_n][G_n] with generation-time positions and the MEM1 mask rule.
+// [prompt][G_1][C_2][G_2]...[C_n][G_n], laid out by TrajectoryLayout (the rollout engine's
+// layout) under the mem1 policy: C_{t+1} = G_t + random observation tokens.
 struct SyntheticSizes {
   int prompt = 6, prompt_jitter = 5;        // prompt tokens: prompt + [0, jitter)
   int generated = 3, generated_jitter = 4;  // per-turn generated tokens
@@ -21,8 +23,8 @@ inline proto::Trajectory SyntheticMem1Trajectory(uint64_t seed, int vocab, int t
                                                  const SyntheticSizes& sz = SyntheticSizes()) {
   std::mt19937 rng(static_cast<uint32_t>(seed * 7919 + 13));
   auto tokens = [&](int n) {
-    std::vector<int> v;
-    for (int i = 0; i < n; ++i) v.push_back(static_cast<int>(rng() % vocab));
+    std::vector<int32_t> v;
+    for (int i = 0; i < n; ++i) v.push_back(static_cast<int32_t>(rng() % vocab));
     return v;
   };
   proto::Trajectory t;
@@ -33,30 +35,19 @@ inline proto::Trajectory SyntheticMem1Trajectory(uint64_t seed, int vocab, int t
   t.set_sampling_temperature(1.0f);
   t.set_reward(static_cast<double>(seed % 3) / 2.0);
   t.set_group_id(seed / 2);
-  auto add = [&](proto::SegmentRole role, const std::vector<int>& ids, int first_pos, std::vector<int> attends) {
-    auto* s = t.add_segments();
-    s->set_role(role);
-    for (size_t i = 0; i < ids.size(); ++i) {
-      s->add_token_ids(ids[i]);
-      s->add_position_ids(first_pos + static_cast<int>(i));
-      if (role == proto::ROLE_MODEL) s->add_behaviour_logprobs(-2.0f - 0.01f * static_cast<float>(rng() % 100));
-    }
-    for (int a : attends) s->add_attends_to(a);
-    s->set_policy_version(version);
-    return t.segments_size() - 1;
+  auto logprobs = [&](size_t n) {
+    std::vector<float> v;
+    for (size_t i = 0; i < n; ++i) v.push_back(-2.0f - 0.01f * static_cast<float>(rng() % 100));
+    return v;
   };
   const auto prompt = tokens(sz.prompt + rng() % sz.prompt_jitter);
-  const int P = prompt.size();
-  add(proto::ROLE_PROMPT, prompt, 0, {});
+  TrajectoryLayout layout(ContextPolicy(), prompt, &t);  // mem1
   auto g = tokens(sz.generated + rng() % sz.generated_jitter);
-  add(proto::ROLE_MODEL, g, P, {0});
+  layout.AddTurn(g, logprobs(g.size()), std::vector<uint8_t>(g.size(), 0), version, 0);
   for (int turn = 1; turn < turns; ++turn) {
-    auto c = g;
-    auto obs = tokens(sz.observation + rng() % sz.observation_jitter);
-    c.insert(c.end(), obs.begin(), obs.end());
-    const int cseg = add(proto::ROLE_CONTEXT, c, P, {0});
+    layout.Observe(tokens(sz.observation + rng() % sz.observation_jitter), turn);
     g = tokens(sz.generated + rng() % sz.generated_jitter);
-    add(proto::ROLE_MODEL, g, P + static_cast<int>(c.size()), {0, cseg});
+    layout.AddTurn(g, logprobs(g.size()), std::vector<uint8_t>(g.size(), 0), version, turn);
   }
   return t;
 }

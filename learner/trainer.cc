@@ -1,117 +1,14 @@
 #include "learner/trainer.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <array>
-#include <cstring>
-#include <mutex>
 #include <chrono>
 #include <cmath>
-#include <filesystem>
 #include <numeric>
 
-#include "common/model/model_io.h"
-#include "common/storage/hdf5_file.h"
+#include "learner/adamw.h"
 #include "learner/losses.h"
-#include "common/util/files.h"
 #include "common/util/strings.h"
 
 namespace mem1 {
-namespace {
-
-constexpr int64_t kCheckpointFormatVersion = 1;
-
-}  // namespace
-
-TokenScores ScoreSequences(Qwen2ForCausalLM& model, const std::vector<const MaskedSequence*>& seqs,
-                           const std::vector<float>& temperatures, bool with_entropy, AttentionMode mode) {
-  const auto device = model->model->embed_tokens->weight.device();
-  const int64_t B = seqs.size();
-  std::vector<int64_t> targets;
-  std::vector<float> temps;
-  TokenScores out;
-  torch::Tensor h;  // [N,D] hidden state of every predicting row
-  if (mode == AttentionMode::kBlockSparse) {
-    std::vector<torch::Tensor> parts;
-    for (int64_t b = 0; b < B; ++b) {
-      const MaskedSequence& s = *seqs[b];
-      std::vector<int64_t> tok(s.tokens.begin(), s.tokens.end()), pos(s.positions.begin(), s.positions.end());
-      std::vector<int64_t> rows;
-      for (int64_t i = 1; i < s.length; ++i) {
-        if (!s.loss_mask[i]) continue;
-        rows.push_back(i - 1);
-        targets.push_back(s.tokens[i]);
-        temps.push_back(temperatures[b]);
-      }
-      out.counts.push_back(static_cast<int64_t>(rows.size()));
-      const auto blocks = AttentionBlocksFromMask(s.mask.data(), s.length, device);
-      auto hidden = model->HiddenBlocked(torch::tensor(tok).view({1, -1}).to(device),
-                                         torch::tensor(pos).view({1, -1}).to(device), blocks);  // [1,T,D]
-      parts.push_back(hidden[0].index_select(0, torch::tensor(rows, torch::kLong).to(device)));
-    }
-    h = torch::cat(parts, 0);
-  } else {
-    int64_t T = 0;
-    for (const auto* s : seqs) T = std::max(T, s->length);
-    auto tokens = torch::zeros({B, T}, torch::kLong), pos = torch::zeros({B, T}, torch::kLong);
-    auto mask = torch::zeros({B, T, T}, torch::kBool);
-    std::vector<int64_t> pred_rows;
-    for (int64_t b = 0; b < B; ++b) {
-      const MaskedSequence& s = *seqs[b];
-      auto* tp = tokens[b].data_ptr<int64_t>();
-      auto* pp = pos[b].data_ptr<int64_t>();
-      auto* mp = mask[b].data_ptr<bool>();
-      for (int64_t i = 0; i < s.length; ++i) {
-        tp[i] = s.tokens[i];
-        pp[i] = s.positions[i];
-        for (int64_t j = 0; j <= i; ++j) mp[i * T + j] = s.mask[i * s.length + j] != 0;
-      }
-      for (int64_t i = s.length; i < T; ++i) mp[i * T + i] = true;  // padding rows attend to themselves
-      int64_t count = 0;
-      for (int64_t i = 1; i < s.length; ++i) {
-        if (!s.loss_mask[i]) continue;
-        pred_rows.push_back(b * T + i - 1);
-        targets.push_back(s.tokens[i]);
-        temps.push_back(temperatures[b]);
-        ++count;
-      }
-      out.counts.push_back(count);
-    }
-    auto hidden = model->Hidden(tokens.to(device), pos.to(device), mask.to(device));  // [B,T,D]
-    const int64_t D = hidden.size(2);
-    h = hidden.reshape({B * T, D}).index_select(0, torch::tensor(pred_rows, torch::kLong).to(device));  // [N,D]
-  }
-  auto logits = LinearForward(h, model->LmHeadWeight(), torch::Tensor()).to(torch::kFloat32);  // [N,V]
-  auto temp = torch::tensor(temps, torch::kFloat32).to(device).unsqueeze(1);
-  auto logp_all = torch::log_softmax(logits / temp, -1);
-  out.logp = logp_all.gather(1, torch::tensor(targets, torch::kLong).to(device).unsqueeze(1)).squeeze(1);
-  out.values = LinearForward(h.to(model->value_head->weight.scalar_type()), model->value_head).squeeze(-1).to(torch::kFloat32);
-  if (with_entropy) out.entropy = -(logp_all.exp() * logp_all).sum(-1);
-  return out;
-}
-
-std::vector<std::vector<size_t>> PackByLength(const std::vector<const MaskedSequence*>& seqs, int64_t budget) {
-  std::vector<size_t> order(seqs.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return seqs[a]->length < seqs[b]->length; });
-  std::vector<std::vector<size_t>> batches;
-  std::vector<size_t> cur;
-  int64_t max_len = 0;
-  for (size_t idx : order) {
-    const int64_t len = seqs[idx]->length;
-    if (!cur.empty() && static_cast<int64_t>(cur.size() + 1) * std::max(max_len, len) > budget) {
-      batches.push_back(std::move(cur));
-      cur.clear();
-      max_len = 0;
-    }
-    cur.push_back(idx);
-    max_len = std::max(max_len, len);
-  }
-  if (!cur.empty()) batches.push_back(std::move(cur));
-  return batches;
-}
-
 Trainer::Trainer(Qwen2ForCausalLM policy, const LearnerOptions& options, Communicator* comm)
     : policy_(std::move(policy)), options_(options), comm_(comm) {
   CHECK(comm_ != nullptr);
@@ -136,12 +33,7 @@ Trainer::Trainer(Qwen2ForCausalLM policy, const LearnerOptions& options, Communi
 }
 
 double Trainer::LearningRate(int64_t step, double peak) const {
-  const auto& o = options_.optim;
-  if (o.warmup_steps > 0 && step < o.warmup_steps) return peak * (step + 1) / static_cast<double>(o.warmup_steps);
-  const int64_t total = std::max<int64_t>(1, options_.total_steps - o.warmup_steps);
-  const double progress = std::min(1.0, static_cast<double>(step - o.warmup_steps) / total);
-  const double cosine = 0.5 * (1.0 + std::cos(std::acos(-1.0) * progress));
-  return peak * (o.min_lr_ratio + (1.0 - o.min_lr_ratio) * cosine);
+  return ScheduledLearningRate(options_.optim, options_.total_steps, step, peak);
 }
 
 Result<double> Trainer::HeldOutNll(const std::vector<proto::Trajectory>& shard) {
@@ -458,176 +350,15 @@ void Trainer::AllReduceGradients(StepStats* st) {
 void Trainer::OptimizerStep(StepStats* st) {
   torch::NoGradGuard g;
   const auto& o = options_.optim;
-  double sq = 0;
-  for (auto& p : params_) sq += p.tensor.grad().to(torch::kFloat64).pow(2).sum().item<double>();
-  st->grad_norm = std::sqrt(sq);
-  const double scale = (o.grad_clip > 0 && st->grad_norm > o.grad_clip) ? o.grad_clip / (st->grad_norm + 1e-6) : 1.0;
-  const int64_t t = step_ + 1;
-  const double bc1 = 1.0 - std::pow(o.beta1, t), bc2 = 1.0 - std::pow(o.beta2, t);
+  std::vector<torch::Tensor> grads;
+  for (auto& p : params_) grads.push_back(p.tensor.grad());
+  st->grad_norm = GlobalGradNorm(grads);
+  const double scale = GradClipScale(st->grad_norm, o.grad_clip);
   st->lr = LearningRate(step_, o.actor_lr);
   for (auto& p : params_) {
     const double lr = LearningRate(step_, p.critic ? o.critic_lr : o.actor_lr);
-    auto grad = p.tensor.grad().to(torch::kFloat32) * scale;
-    p.m.mul_(o.beta1).add_(grad, 1.0 - o.beta1);
-    p.v.mul_(o.beta2).addcmul_(grad, grad, 1.0 - o.beta2);
-    auto update = (p.m / bc1) / ((p.v / bc2).sqrt() + o.eps);
-    auto w = p.tensor.to(torch::kFloat32);
-    if (o.weight_decay > 0) w.mul_(1.0 - lr * o.weight_decay);
-    w.add_(update, -lr);
-    p.tensor.copy_(w);
+    AdamWUpdate(o, step_ + 1, lr, p.tensor.grad().to(torch::kFloat32) * scale, &p.tensor, &p.m, &p.v);
   }
-}
-
-Status Trainer::Save(const std::string& path, const std::string& config_yaml) const {
-  const std::string tmp = path + ".tmp";
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  MEM1_ASSIGN_OR_RETURN(auto w, Hdf5Writer::Create(tmp));
-  MEM1_RETURN_IF_ERROR(w->SetInt64("format_version", kCheckpointFormatVersion));
-  MEM1_RETURN_IF_ERROR(w->SetInt64("step", step_));
-  MEM1_RETURN_IF_ERROR(w->SetInt64("policy_version", policy_version_));
-  MEM1_RETURN_IF_ERROR(w->SetInt64("data_cursor", data_cursor_));
-  {
-    std::string cursors;
-    for (size_t i = 0; i < rank_cursors_.size(); ++i) cursors += (i ? "," : "") + std::to_string(rank_cursors_[i]);
-    MEM1_RETURN_IF_ERROR(w->SetString("rank_cursors", cursors));
-  }
-  MEM1_RETURN_IF_ERROR(w->SetString("config", config_yaml));
-  MEM1_RETURN_IF_ERROR(w->SetString("algorithm", options_.ppo.algorithm));
-  MEM1_RETURN_IF_ERROR(w->SetString("model_config", HfConfigJson(policy_->config())));
-  for (const auto& p : params_) {
-    for (const auto& [group, t] : {std::pair<std::string, torch::Tensor>{"params/", p.tensor},
-                                   {"adam_m/", p.m}, {"adam_v/", p.v}}) {
-      auto c = t.detach().to(torch::kCPU, torch::kFloat32).contiguous();
-      MEM1_RETURN_IF_ERROR(w->WriteFloats(group + p.name, c.data_ptr<float>(), c.sizes().vec()));
-    }
-  }
-  if (reference_) {
-    for (const auto& p : reference_->named_parameters(true)) {
-      auto c = p.value().detach().to(torch::kCPU, torch::kFloat32).contiguous();
-      MEM1_RETURN_IF_ERROR(w->WriteFloats("reference/" + p.key(), c.data_ptr<float>(), c.sizes().vec()));
-    }
-  }
-  auto rng = at::detail::getDefaultCPUGenerator().get_state();
-  MEM1_RETURN_IF_ERROR(w->WriteBytes("rng/cpu", rng.data_ptr<uint8_t>(), rng.numel()));
-  MEM1_RETURN_IF_ERROR(w->Close());
-  return DurableRename(tmp, path);
-}
-
-Status Trainer::Load(const std::string& path) {
-  MEM1_ASSIGN_OR_RETURN(auto r, Hdf5Reader::Open(path));
-  MEM1_ASSIGN_OR_RETURN(int64_t version, r->GetInt64("format_version"));
-  if (version != kCheckpointFormatVersion) {
-    return InvalidArgument(path + ": learner checkpoint format version " + std::to_string(version) +
-                           ", this build reads version " + std::to_string(kCheckpointFormatVersion) +
-                           " (resume with the mem1 build that wrote it, or start from its exported HF policy)");
-  }
-  MEM1_ASSIGN_OR_RETURN(int64_t step, r->GetInt64("step"));
-  MEM1_ASSIGN_OR_RETURN(int64_t pv, r->GetInt64("policy_version"));
-  MEM1_ASSIGN_OR_RETURN(int64_t cursor, r->GetInt64("data_cursor"));
-  std::vector<int64_t> rank_cursors;
-  if (auto c = r->GetString("rank_cursors"); c.ok()) {
-    size_t b = 0;
-    const std::string& text = *c;
-    while (b < text.size()) {
-      size_t e = text.find(',', b);
-      if (e == std::string::npos) e = text.size();
-      try {
-        rank_cursors.push_back(std::stoll(text.substr(b, e - b)));
-      } catch (const std::exception&) {
-        return DataLoss(path + ": rank_cursors attribute is not a list of integers: \"" + text + "\"");
-      }
-      b = e + 1;
-    }
-  }
-  // Read everything first; apply only when all of it is consistent.
-  std::vector<std::array<std::vector<float>, 3>> loaded(params_.size());
-  for (size_t i = 0; i < params_.size(); ++i) {
-    const char* groups[3] = {"params/", "adam_m/", "adam_v/"};
-    for (int k = 0; k < 3; ++k) {
-      std::vector<int64_t> shape;
-      MEM1_RETURN_IF_ERROR(r->ReadFloats(groups[k] + params_[i].name, &loaded[i][k], &shape));
-      if (shape != params_[i].tensor.sizes().vec()) {
-        return DataLoss(path + ": " + groups[k] + params_[i].name + " has a different shape than the model");
-      }
-    }
-  }
-  std::vector<uint8_t> rng;
-  MEM1_RETURN_IF_ERROR(r->ReadBytes("rng/cpu", &rng));
-  torch::NoGradGuard g;
-  for (size_t i = 0; i < params_.size(); ++i) {
-    auto& p = params_[i];
-    auto shape = p.tensor.sizes().vec();
-    p.tensor.copy_(torch::from_blob(loaded[i][0].data(), shape, torch::kFloat32));
-    p.m.copy_(torch::from_blob(loaded[i][1].data(), shape, torch::kFloat32));
-    p.v.copy_(torch::from_blob(loaded[i][2].data(), shape, torch::kFloat32));
-  }
-  if (reference_) {
-    for (auto& p : reference_->named_parameters(true)) {
-      std::vector<float> data;
-      std::vector<int64_t> shape;
-      MEM1_RETURN_IF_ERROR(r->ReadFloats("reference/" + p.key(), &data, &shape));
-      p.value().copy_(torch::from_blob(data.data(), shape, torch::kFloat32));
-    }
-  }
-  auto state = torch::from_blob(rng.data(), {static_cast<int64_t>(rng.size())}, torch::kUInt8).clone();
-  at::Generator gen = at::detail::getDefaultCPUGenerator();
-  {
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(state);
-  }
-  step_ = step;
-  policy_version_ = pv;
-  data_cursor_ = cursor;
-  rank_cursors_ = std::move(rank_cursors);
-  return Status::Ok();
-}
-
-Status ExportCheckpointToHf(const std::string& checkpoint, const std::string& out_dir, const std::string& dtype) {
-  MEM1_ASSIGN_OR_RETURN(auto r, Hdf5Reader::Open(checkpoint));
-  MEM1_ASSIGN_OR_RETURN(std::string config_json, r->GetString("model_config"));
-  MEM1_ASSIGN_OR_RETURN(Qwen2Config config, ParseHfConfig(config_json, checkpoint + ":model_config"));
-  Qwen2ForCausalLM model(config);
-  torch::NoGradGuard g;
-  for (auto& p : model->named_parameters(true)) {
-    std::vector<float> data;
-    std::vector<int64_t> shape;
-    MEM1_RETURN_IF_ERROR(r->ReadFloats("params/" + p.key(), &data, &shape));
-    if (shape != p.value().sizes().vec()) return DataLoss(checkpoint + ": params/" + p.key() + " has the wrong shape");
-    p.value().copy_(torch::from_blob(data.data(), shape, torch::kFloat32));
-  }
-  return SaveHfModel(model, out_dir, dtype);
-}
-
-std::string CheckpointPath(const std::string& run_dir, int64_t step) {
-  char name[64];
-  std::snprintf(name, sizeof(name), "step_%08lld.h5", static_cast<long long>(step));
-  return run_dir + "/checkpoints/" + name;
-}
-
-namespace {
-std::vector<std::string> ListCheckpoints(const std::string& dir) {
-  std::vector<std::string> files;
-  std::error_code ec;
-  for (const auto& e : std::filesystem::directory_iterator(dir + "/checkpoints", ec)) {
-    const std::string n = e.path().filename().string();
-    if (n.rfind("step_", 0) == 0 && e.path().extension() == ".h5") files.push_back(e.path().string());
-  }
-  std::sort(files.begin(), files.end());
-  return files;
-}
-}  // namespace
-
-Result<std::string> LatestCheckpoint(const std::string& dir) {
-  if (std::filesystem::is_regular_file(dir)) return dir;
-  auto files = ListCheckpoints(dir);
-  if (files.empty()) return NotFound(dir + ": no checkpoints/step_*.h5 to resume from");
-  return files.back();
-}
-
-void PruneCheckpoints(const std::string& run_dir, int keep) {
-  auto files = ListCheckpoints(run_dir);
-  for (size_t i = 0; i + keep < files.size(); ++i) std::filesystem::remove(files[i]);
 }
 
 }  // namespace mem1

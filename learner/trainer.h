@@ -25,6 +25,7 @@
 #include "common/memory/masked_sequence.h"
 #include "common/model/qwen2.h"
 #include "learner/communicator.h"
+#include "learner/scoring.h"
 #include "proto/mem1.pb.h"
 
 namespace mem1 {
@@ -45,29 +46,6 @@ struct StepStats {
   double logprob_gap_mean = 0, logprob_gap_max = 0;
   int64_t logprob_gap_tokens = 0;
 };
-
-// Per-token outputs of scoring sequences (N loss tokens, in sequence order, sequence by sequence).
-struct TokenScores {
-  torch::Tensor logp;     // [N] log-prob of each loss token at its trajectory's temperature
-  torch::Tensor values;   // [N] value head at the predicting position
-  torch::Tensor entropy;  // [N] entropy of the predicting distribution (undefined unless requested)
-  std::vector<int64_t> counts;  // loss tokens per sequence
-};
-
-enum class AttentionMode {
-  kBlockSparse,  // per sequence, attention only over each block's visible keys (default)
-  kDense,        // padded batch with the dense [B,T,T] mask
-};
-
-// Scores the loss tokens of masked sequences in one forward (each its own mask and positions).
-// Both modes compute the same values up to fp32 summation order.
-TokenScores ScoreSequences(Qwen2ForCausalLM& model, const std::vector<const MaskedSequence*>& sequences,
-                           const std::vector<float>& temperatures, bool with_entropy,
-                           AttentionMode mode = AttentionMode::kBlockSparse);
-
-// Groups sequence indices, sorted by length, into micro-batches of at most `budget` padded
-// tokens (rows x longest row); a sequence longer than the budget gets a batch of its own.
-std::vector<std::vector<size_t>> PackByLength(const std::vector<const MaskedSequence*>& seqs, int64_t budget);
 
 class Trainer {
  public:

@@ -6,6 +6,7 @@
 #include <set>
 #include <unistd.h>
 
+#include "common/memory/trajectory_layout.h"
 #include "common/storage/trajectory_store.h"
 #include "learner/losses.h"
 #include "learner/trajectory_source.h"
@@ -65,13 +66,40 @@ TEST(TrainerTest, BlockSparseAttentionEqualsDenseMaskedAttention) {
   auto m = TinyModel(33);
   std::vector<MaskedSequence> seqs;
   for (int i = 0; i < 3; ++i) seqs.push_back(BuildMaskedSequence(SyntheticMem1Trajectory(40 + i, 97, 2 + 2 * i, 0)).value());
-  std::vector<const MaskedSequence*> ptrs = {&seqs[0], &seqs[1], &seqs[2]};
-  const std::vector<float> temps = {1.0f, 0.7f, 1.0f};
+  {
+    // A full-policy episode (with an engine-forced run) and a window:4 one, laid out by the
+    // engine's layout builder: blocks merge across a turn and its observation there.
+    for (const char* policy : {"full", "window:4"}) {
+      proto::Trajectory t;
+      TrajectoryLayout layout(ContextPolicy::Parse(policy).value(), {1, 2, 3, 4}, &t);
+      layout.AddTurn({5, 6, 7}, {-1.f, -2.f, -3.f}, {0, 0, 1}, 0, 0);
+      layout.Observe({8, 9}, 1);
+      layout.AddTurn({10, 11}, {-1.f, -1.5f}, {0, 0}, 0, 1);
+      layout.Observe({12}, 2);
+      layout.AddTurn({13}, {-0.5f}, {0}, 0, 2);
+      t.set_sampling_temperature(1.0f);
+      seqs.push_back(BuildMaskedSequence(t).value());
+    }
+  }
+  std::vector<const MaskedSequence*> ptrs = {&seqs[0], &seqs[1], &seqs[2], &seqs[3], &seqs[4]};
+  const std::vector<float> temps = {1.0f, 0.7f, 1.0f, 1.0f, 0.9f};
   // Blocks really skip keys: a 6-turn mem1 sequence needs far fewer scores than T^2.
-  const auto blocks = AttentionBlocksFromMask(seqs[2].mask.data(), seqs[2].length, torch::kCPU);
+  const auto blocks = AttentionBlocksFromSpans(seqs[2], torch::kCPU);
   int64_t scored = 0;
   for (const auto& b : blocks) scored += (b.q_end - b.q_begin) * b.keys.numel();
   EXPECT_LT(scored, seqs[2].length * seqs[2].length / 2);
+  // The span plan and the plan read from the dense mask give the same attention output.
+  for (const auto& s : seqs) {
+    const auto dense_mask = DenseMask(s);
+    const auto from_mask = AttentionBlocksFromMask(dense_mask.data(), s.length, torch::kCPU);
+    const auto from_spans = AttentionBlocksFromSpans(s, torch::kCPU);
+    std::vector<int64_t> tok(s.tokens.begin(), s.tokens.end()), pos(s.positions.begin(), s.positions.end());
+    auto x = torch::tensor(tok).view({1, -1}), p = torch::tensor(pos).view({1, -1});
+    torch::NoGradGuard ng;
+    auto a = m->HiddenBlocked(x, p, from_mask), b = m->HiddenBlocked(x, p, from_spans);
+    EXPECT_LE((a - b).abs().max().item<float>(), 1e-5);
+    EXPECT_LE(from_spans.size(), from_mask.size());
+  }
   auto dense = ScoreSequences(m, ptrs, temps, true, AttentionMode::kDense);
   auto sparse = ScoreSequences(m, ptrs, temps, true, AttentionMode::kBlockSparse);
   EXPECT_EQ(dense.counts, sparse.counts);

@@ -70,7 +70,8 @@ class RolloutEngineTest : public ::testing::Test {
     const int64_t T = seq->length;
     auto tokens = torch::tensor(std::vector<int64_t>(seq->tokens.begin(), seq->tokens.end())).view({1, T});
     auto pos = torch::tensor(std::vector<int64_t>(seq->positions.begin(), seq->positions.end())).view({1, T});
-    auto mask = torch::from_blob(seq->mask.data(), {1, T, T}, torch::kUInt8).to(torch::kBool);
+    auto dense = DenseMask(*seq);
+    auto mask = torch::from_blob(dense.data(), {1, T, T}, torch::kUInt8).to(torch::kBool);
     torch::NoGradGuard g;
     auto logp = torch::log_softmax(m->Forward(tokens, pos, mask, false).logits[0] / t.sampling_temperature(), -1);
     float worst = 0;
