@@ -328,7 +328,7 @@ TEST_F(RolloutEngineTest, WebShopEpisodesReproduceBehaviourLogprobs) {
   IndexBuildReport ir;
   ASSERT_TRUE(webshop::BuildProductIndex(catalog, index, false, &ir).ok());
   auto search = webshop::OpenProductIndex(catalog, index).value();
-  webshop::WebShopExpertPolicy expert("paper");
+  webshop::WebShopExpertPolicy expert(GetTagPreset("paper").value());
   class EveryOther : public ScriptedPolicy {
    public:
     explicit EveryOther(ScriptedPolicy* p) : p_(p) {}
