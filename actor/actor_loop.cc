@@ -53,9 +53,9 @@ Status RunActor(const Mem1Config& config, const std::string& actor_id, const std
   const uint64_t first_id = UnixMicros();
   const uint64_t seed = config.runtime.seed ^ (std::hash<std::string>()(actor_id) * 0x9E3779B97F4A7C15ull);
   MEM1_ASSIGN_OR_RETURN(std::unique_ptr<EnvironmentBundle> envs, MakeEnvironments(config, seed));
-  const bool grpo = ppo.algorithm == "grpo";
+  const bool grpo = ppo.algorithm == Algorithm::kGrpo;
   GroupedTaskSource grouped(envs->tasks.get(), grpo ? ppo.group_size : 1, first_id);
-  ScriptedPolicy* teacher = a.teacher == "expert" ? envs->expert.get() : nullptr;
+  ScriptedPolicy* teacher = a.teacher == Teacher::kExpert ? envs->expert.get() : nullptr;
 
   MEM1_ASSIGN_OR_RETURN(RolloutOptions ro, RolloutOptionsFromConfig(config));
   ro.actor_id = actor_id;
@@ -78,9 +78,9 @@ Status RunActor(const Mem1Config& config, const std::string& actor_id, const std
   if (!a.ack_log.empty()) co.ack_log_path = a.ack_log;
   LearnerClient client(co);
 
-  const bool any_lag = ppo.algorithm == "sft" || teacher != nullptr;
+  const bool any_lag = ppo.algorithm == Algorithm::kSft || teacher != nullptr;
   const int64_t allowed_lag = any_lag ? std::numeric_limits<int64_t>::max() / 2
-                                      : (config.learner.mode == "sync" ? 0 : ppo.max_policy_lag);
+                                      : (config.learner.mode == LearnerMode::kSync ? 0 : ppo.max_policy_lag);
   int64_t version = 0;
   int64_t episodes = 0, tokens = 0;
   const double t0 = MonotonicSeconds();

@@ -40,8 +40,8 @@ int main(int argc, char** argv) {
   }
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
-  LOG(INFO) << "mem1_actor " << actor_id << ": " << config.env.name << ", " << config.actor.num_envs << " envs, "
-            << threads << " threads, teacher " << config.actor.teacher << ", run dir " << config.run.dir;
+  LOG(INFO) << "mem1_actor " << actor_id << ": " << mem1::ToString(config.env.name) << ", " << config.actor.num_envs << " envs, "
+            << threads << " threads, teacher " << mem1::ToString(config.actor.teacher) << ", run dir " << config.run.dir;
   if (auto st = mem1::RunActor(config, actor_id, &g_stop); !st.ok()) return mem1::ReportError(st);
   return 0;
 }

@@ -70,7 +70,7 @@ TrainResult Train(Communicator* comm, const LearnerBenchArgs& a) {
   Qwen2ForCausalLM model(Qwen2ConfigFromInit(init));
   model->InitWeights(1, 0.02);
   LearnerOptions o;
-  o.ppo.algorithm = "ppo";
+  o.ppo.algorithm = Algorithm::kPpo;
   o.micro_batch_tokens = 8192;
   o.total_steps = a.steps + 1;
   Trainer trainer(model, o, comm);

@@ -98,13 +98,15 @@ int RunWebShopBench(const WebShopBenchArgs& a) {
   }
   // Expert episodes end to end (WordNet for the reward's title score is loaded before timing).
   const double wn0 = MonotonicSeconds();
-  const NounLexicon* lex = NounLexicon::Default();
+  const std::unique_ptr<NounLexicon> lex = LoadNounLexicon(kDefaultWordNetDir);
   std::printf("WordNet noun lexicon: %zu nouns, loaded in %.2f s\n", lex ? lex->size() : 0, MonotonicSeconds() - wn0);
+  WebShopEnvOptions expert_options;
+  expert_options.lexicon = lex.get();
   t0 = MonotonicSeconds();
   int episodes = 0;
   double reward = 0;
   for (size_t i = 0; i < 300 && i < goals.size(); ++i, ++episodes) {
-    WebShopEnv e(&c, search->get(), c.goals[goals[i]], "bench", WebShopEnvOptions{}, GetTagPreset("paper").value());
+    WebShopEnv e(&c, search->get(), c.goals[goals[i]], "bench", expert_options, GetTagPreset("paper").value());
     reward += PlayEpisode(&e, true, &rng, 15);
   }
   const double ep_s = MonotonicSeconds() - t0;

@@ -31,7 +31,7 @@ Status Trainer::Save(const std::string& path, const std::string& config_yaml) co
     MEM1_RETURN_IF_ERROR(w->SetString("rank_cursors", cursors));
   }
   MEM1_RETURN_IF_ERROR(w->SetString("config", config_yaml));
-  MEM1_RETURN_IF_ERROR(w->SetString("algorithm", options_.ppo.algorithm));
+  MEM1_RETURN_IF_ERROR(w->SetString("algorithm", ToString(options_.ppo.algorithm)));
   MEM1_RETURN_IF_ERROR(w->SetString("model_config", HfConfigJson(policy_->config())));
   for (const auto& p : params_) {
     for (const auto& [group, t] : {std::pair<std::string, torch::Tensor>{"params/", p.tensor},

@@ -18,7 +18,7 @@ class LocalCommunicator : public Communicator {
   int world_size() const override { return 1; }
   void AllReduceSum(torch::Tensor&) override {}
   std::vector<std::string> AllGatherBytes(const std::string& mine) override { return {mine}; }
-  std::string name() const override { return "local"; }
+  CommBackend backend() const override { return CommBackend::kLocal; }
 };
 
 std::vector<std::string> MpiAllGatherBytes(const std::string& mine, int world) {
@@ -82,7 +82,7 @@ class MpiCommunicator : public Communicator {
     if (world_ == 1) return {mine};
     return MpiAllGatherBytes(mine, world_);
   }
-  std::string name() const override { return "mpi"; }
+  CommBackend backend() const override { return CommBackend::kMpi; }
 
  private:
   int rank_ = 0, world_ = 1;
@@ -124,7 +124,7 @@ class NcclCommunicator : public Communicator {
     cudaStreamSynchronize(stream_);
   }
   std::vector<std::string> AllGatherBytes(const std::string& mine) override { return MpiAllGatherBytes(mine, world_); }
-  std::string name() const override { return "nccl"; }
+  CommBackend backend() const override { return CommBackend::kNccl; }
 
  private:
   int rank_ = 0, world_ = 1, device_ = 0;

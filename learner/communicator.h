@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/config/config.h"
 #include "common/util/status.h"
 
 namespace mem1 {
@@ -26,7 +27,10 @@ class Communicator {
   virtual void AllReduceSum(torch::Tensor& buffer) = 0;
   // Every rank's `mine`, in rank order, on every rank (host memory; used for trajectories).
   virtual std::vector<std::string> AllGatherBytes(const std::string& mine) = 0;
-  virtual std::string name() const = 0;
+  // Which implementation this is (kLocal, kMpi or kNccl): compare this, not name().
+  virtual CommBackend backend() const = 0;
+  // ToString(backend()): "local", "mpi" or "nccl" (logs).
+  std::string name() const { return ToString(backend()); }
 };
 
 // World of one: AllReduceSum is the identity.

@@ -61,7 +61,7 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
   const std::string run_dir = config.run.dir;
   const auto& l = config.learner;
   const int rank = comm->rank(), world = comm->world_size();
-  const bool is_sft = l.ppo.algorithm == "sft";
+  const bool is_sft = l.ppo.algorithm == Algorithm::kSft;
   const bool online = l.offline_store.empty();
 
   // Policy, tokenizer (the vocabulary bounds every received token id), trainer, resume.
@@ -196,11 +196,11 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
   const int per_rank = (l.global_batch + world - 1) / world;
   const int64_t last_step = steps_override > 0 ? std::min<int64_t>(l.total_steps, trainer.step() + steps_override)
                                                : l.total_steps;
-  const int64_t allowed_lag = is_sft ? (int64_t{1} << 60) : (l.mode == "sync" ? 0 : l.ppo.max_policy_lag);
+  const int64_t allowed_lag = is_sft ? (int64_t{1} << 60) : (l.mode == LearnerMode::kSync ? 0 : l.ppo.max_policy_lag);
   int64_t last_saved_step = trainer.step();
   int64_t trained_cursor = source->cursor();
   bool exhausted = false, stopped = false;
-  const bool grpo = l.ppo.algorithm == "grpo";
+  const bool grpo = l.ppo.algorithm == Algorithm::kGrpo;
   // GRPO members read but whose group is not complete yet. A checkpoint's cursor counts them
   // as consumed: after a resume such a partial group is dropped (logged), never half-trained.
   std::map<std::pair<std::string, uint64_t>, std::vector<proto::Trajectory>> partial_groups;
@@ -415,7 +415,8 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
                       "step %lld/%lld | reward %.3f | %s %.3f | peak %.0f tok | %.2f ep/s %.0f tok/s | stale %.2f "
                       "(dropped %.0f) | wait %.0f%% | loss %.4f | gap %.1e | %.1f s",
                       static_cast<long long>(st.step), static_cast<long long>(last_step), g[kReward] / n,
-                      config.env.name == "webshop" ? "success" : "EM", config.env.name == "webshop" ? g[kSuccess] / n : g[kEm] / n,
+                      config.env.name == EnvKind::kWebShop ? "success" : "EM",
+                      config.env.name == EnvKind::kWebShop ? g[kSuccess] / n : g[kEm] / n,
                       g[kPeak] / n, fleet_eps, fleet_tps, g[kLag] / n, g[kStale],
                       100.0 * std::min(1.0, (g[kWait] / world) / std::max(1e-9, step_seconds)), st.loss, st.logprob_gap_max,
                       step_seconds);
@@ -424,7 +425,7 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
         std::snprintf(line, sizeof(line),
                       "step %lld/%lld | %s loss %.4f | %lld trajectories, %lld loss tokens (%.0f tok/s) | expert "
                       "reward %.3f | lr %.2e | %.1f s",
-                      static_cast<long long>(st.step), static_cast<long long>(last_step), l.ppo.algorithm.c_str(), st.loss,
+                      static_cast<long long>(st.step), static_cast<long long>(last_step), ToString(l.ppo.algorithm).c_str(), st.loss,
                       static_cast<long long>(st.trajectories), static_cast<long long>(st.tokens),
                       st.tokens / std::max(1e-9, step_seconds), g[kReward] / n, st.lr, step_seconds);
       }

@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
   // Under mpirun / srun every rank is one process of MPI_COMM_WORLD.
   const bool under_mpi = std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK");
   std::unique_ptr<mem1::Communicator> comm;
-  if (config.learner.backend == "nccl") {
+  if (config.learner.backend == mem1::CommBackend::kNccl) {
     auto c = mem1::MakeNcclCommunicator();
     if (!c.ok()) return mem1::ReportError(c.status());
     comm = std::move(c).value();
@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
   }
   const int threads = mem1::ApplyThreads(config.runtime.threads);
   LOG(INFO) << "mem1_learner rank " << comm->rank() << "/" << comm->world_size() << " (" << comm->name() << "), "
-            << threads << " threads, " << config.learner.ppo.algorithm << " (" << config.learner.mode << "), run dir "
+            << threads << " threads, " << mem1::ToString(config.learner.ppo.algorithm) << " ("
+            << mem1::ToString(config.learner.mode) << "), run dir "
             << config.run.dir;
   if (dry_run) return 0;
   std::signal(SIGINT, OnSignal);

@@ -21,7 +21,7 @@ Trainer::Trainer(Qwen2ForCausalLM policy, const LearnerOptions& options, Communi
     q.critic = p.key().rfind("value_head.", 0) == 0;
     params_.push_back(std::move(q));
   }
-  if (options_.ppo.algorithm != "sft" && options_.ppo.kl_coef > 0) {
+  if (options_.ppo.algorithm != Algorithm::kSft && options_.ppo.kl_coef > 0) {
     reference_ = Qwen2ForCausalLM(policy_->config());
     torch::NoGradGuard g;
     auto src = policy_->named_parameters(true);
@@ -94,7 +94,8 @@ Result<StepStats> Trainer::Step(const std::vector<proto::Trajectory>& shard) {
 StepStats Trainer::StepImpl(const std::vector<proto::Trajectory>& shard) {
   const double t0 = MonotonicSeconds();
   const auto& ppo = options_.ppo;
-  const bool is_ppo = ppo.algorithm == "ppo", is_grpo = ppo.algorithm == "grpo", is_sft = ppo.algorithm == "sft";
+  const bool is_ppo = ppo.algorithm == Algorithm::kPpo, is_grpo = ppo.algorithm == Algorithm::kGrpo,
+             is_sft = ppo.algorithm == Algorithm::kSft;
   StepStats st;
   // 1. Admission over this rank's shard; counts are summed over ranks below.
   std::vector<const proto::Trajectory*> admitted;
@@ -335,7 +336,7 @@ void Trainer::AllReduceGradients(StepStats* st) {
     flat.push_back(p.tensor.grad().reshape({-1}).to(torch::kFloat32));
   }
   auto buffer = torch::cat(flat).contiguous();
-  if (comm_->name() == "mpi" && !buffer.device().is_cpu()) buffer = buffer.cpu();
+  if (comm_->backend() == CommBackend::kMpi && !buffer.device().is_cpu()) buffer = buffer.cpu();
   comm_->AllReduceSum(buffer);
   buffer = buffer.to(params_.front().tensor.device());
   int64_t off = 0;

@@ -128,13 +128,12 @@ std::string RenderEpisode(const proto::Trajectory& t, const Tokenizer& tok) {
 // KV slot size for an eval cell: what the context policy can hold at most (prompt + kept
 // turns, each at most max_new tokens plus an observation), at least the config's, at most 64k.
 // A slot far larger than needed costs memory and zero-filling for nothing.
-int32_t SlotCapacity(const std::string& policy, int32_t max_turns, int32_t max_new, int32_t configured) {
-  auto p = ContextPolicy::Parse(policy);
+int32_t SlotCapacity(const ContextPolicy& p, int32_t max_turns, int32_t max_new, int32_t configured) {
   int64_t kept = max_turns;  // full context keeps every turn
-  if (p.ok() && p->kind == ContextPolicy::Kind::kMem1) kept = 1;
+  if (p.kind == ContextPolicy::Kind::kMem1) kept = 1;
   const int64_t per_turn = max_new + 400;  // generated tokens + an observation (3 passages)
   int64_t need = 1024 + (kept + 1) * per_turn;
-  if (p.ok() && p->kind == ContextPolicy::Kind::kWindow) need = 1024 + p->window_tokens + per_turn;
+  if (p.kind == ContextPolicy::Kind::kWindow) need = 1024 + p.window_tokens + per_turn;
   return static_cast<int32_t>(std::min<int64_t>(65536, std::max<int64_t>(configured, need)));
 }
 
@@ -330,9 +329,12 @@ Status PlotTraining(const std::string& out, const std::vector<std::string>& file
 }
 
 Status RunEvalCommand(const EvalArgs& a, Mem1Config config) {
-  if (!a.env.empty()) config.env.name = a.env;
-  if (config.env.name != "qa" && config.env.name != "webshop") return InvalidArgument("--env: expected qa or webshop");
-  const bool qa = config.env.name == "qa";
+  if (!a.env.empty()) {
+    auto env = ParseEnvKind(a.env);
+    if (!env.ok()) return InvalidArgument("--env: expected qa or webshop");
+    config.env.name = *env;
+  }
+  const bool qa = config.env.name == EnvKind::kQa;
   if (!a.data.empty()) (qa ? config.env.qa.data_dir : config.env.webshop.data_dir) = a.data;
   config.env.qa.split = a.split;
   if (!qa) config.env.webshop.split = a.split;
@@ -342,14 +344,18 @@ Status RunEvalCommand(const EvalArgs& a, Mem1Config config) {
   MEM1_ASSIGN_OR_RETURN(std::vector<int32_t> counts, qa ? ParseObjectiveCounts(a.objectives, "--objectives") : Result<std::vector<int32_t>>(std::vector<int32_t>{0}));
   const std::vector<std::string> policies = SplitComma(a.policies);
   if (policies.empty()) return InvalidArgument("--policies: none given");
-  for (const auto& p : policies) MEM1_RETURN_IF_ERROR(ContextPolicy::Parse(p).status());
+  std::vector<ContextPolicy> parsed_policies;
+  for (const auto& p : policies) {
+    MEM1_ASSIGN_OR_RETURN(ContextPolicy policy, ContextPolicy::Parse(p));
+    parsed_policies.push_back(policy);
+  }
   MEM1_ASSIGN_OR_RETURN(Qwen2ForCausalLM model, LoadOrInitModel(config.model, config.runtime));
   MEM1_ASSIGN_OR_RETURN(std::unique_ptr<Tokenizer> tok, LoadTokenizer(config.tokenizer.path));
   model->eval();
   if (!a.out.empty()) std::filesystem::create_directories(a.out);
 
   std::printf("eval: %s%s, env %s, %s split, greedy; tasks per cell %lld", a.checkpoint.c_str(),
-              a.expert ? " (scripted expert through the same engine)" : "", config.env.name.c_str(), a.split.c_str(),
+              a.expert ? " (scripted expert through the same engine)" : "", ToString(config.env.name).c_str(), a.split.c_str(),
               static_cast<long long>(a.tasks));
   if (qa && a.tasks_large > 0) std::printf(" (%lld for N >= %d)", static_cast<long long>(a.tasks_large), a.large_from);
   std::printf("; turn budget %s\n", qa ? (a.max_turns > 0 ? std::to_string(a.max_turns).c_str() : "2N+2") : "env.webshop.max_steps");
@@ -361,15 +367,16 @@ Status RunEvalCommand(const EvalArgs& a, Mem1Config config) {
     return best;
   }() : 0;
   for (int32_t n : counts) {
-    for (const auto& pol : policies) {
+    for (size_t pi = 0; pi < policies.size(); ++pi) {
+      const std::string& pol = policies[pi];
       Mem1Config c = config;
       if (qa) c.env.qa.objectives = n;
-      c.actor.context_policy = pol;
+      c.actor.policy = parsed_policies[pi];
       c.actor.num_envs = static_cast<int32_t>(a.batch);
       if (a.max_new_tokens > 0) c.actor.max_new_tokens_per_turn = static_cast<int32_t>(a.max_new_tokens);
       c.actor.max_turns = a.max_turns > 0 ? a.max_turns : (qa ? QaTurnBudget(n) : c.env.webshop.max_steps);
       if (!qa) c.env.webshop.max_steps = c.actor.max_turns;
-      c.actor.slot_capacity = SlotCapacity(c.actor.context_policy, c.actor.max_turns, c.actor.max_new_tokens_per_turn, c.actor.slot_capacity);
+      c.actor.slot_capacity = SlotCapacity(c.actor.policy, c.actor.max_turns, c.actor.max_new_tokens_per_turn, c.actor.slot_capacity);
       MEM1_ASSIGN_OR_RETURN(RolloutOptions ro, RolloutOptionsFromConfig(c));
       ro.sampling.greedy = true;
       ro.actor_id = "eval";
@@ -434,14 +441,14 @@ Status RunEvalCommand(const EvalArgs& a, Mem1Config config) {
     if (!a.out.empty()) std::ofstream(a.out + "/episode.txt") << ep;
   }
   if (a.out.empty()) return Status::Ok();
-  nlohmann::json doc = {{"checkpoint", a.checkpoint}, {"env", config.env.name}, {"split", a.split},
+  nlohmann::json doc = {{"checkpoint", a.checkpoint}, {"env", ToString(config.env.name)}, {"split", a.split},
                         {"expert", a.expert}, {"seed", a.seed}, {"greedy", true},
                         {"turn_budget", qa ? "2N+2" : "env.webshop.max_steps"}, {"cells", cells}};
   {
     std::ofstream f(a.out + "/eval.json");
     f << doc.dump(2) << "\n";
     if (!f) return Internal(a.out + "/eval.json: cannot write");
-    std::ofstream(a.out + "/eval.md") << "# mem1 eval: " << a.checkpoint << " (" << config.env.name << ", " << a.split
+    std::ofstream(a.out + "/eval.md") << "# mem1 eval: " << a.checkpoint << " (" << ToString(config.env.name) << ", " << a.split
                                       << " split, greedy)\n\n" << table;
   }
   std::vector<std::string> written = {"eval.json", "eval.md"};

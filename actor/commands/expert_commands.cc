@@ -31,7 +31,7 @@ Status RunExpertData(const ExpertArgs& a, const Mem1Config& base) {
   if (!TrimWhitespace(a.objectives).empty()) {
     MEM1_ASSIGN_OR_RETURN(objectives, ParseObjectiveCounts(a.objectives, "--objectives"));
   }
-  if (base.env.name != "qa") objectives = {0};  // WebShop: one pass, no objective count
+  if (base.env.name != EnvKind::kQa) objectives = {0};  // WebShop: one pass, no objective count
   MEM1_ASSIGN_OR_RETURN(Qwen2ForCausalLM model, LoadOrInitModel(base.model, base.runtime));
   const std::string tok_path = !base.tokenizer.path.empty() ? base.tokenizer.path : base.model.checkpoint;
   if (tok_path.empty()) return InvalidArgument("tokenizer.path: required when model.checkpoint is empty");
@@ -55,7 +55,7 @@ Status RunExpertData(const ExpertArgs& a, const Mem1Config& base) {
     const int64_t count = total / static_cast<int64_t>(objectives.size()) +
                           (static_cast<int64_t>(k) < total % static_cast<int64_t>(objectives.size()) ? 1 : 0);
     MEM1_ASSIGN_OR_RETURN(auto envs, MakeEnvironments(config, a.seed + 7919 * k));
-    if (!envs->expert) return InvalidArgument("env " + config.env.name + " has no scripted expert");
+    if (!envs->expert) return InvalidArgument("env " + ToString(config.env.name) + " has no scripted expert");
     MEM1_ASSIGN_OR_RETURN(RolloutOptions ro, RolloutOptionsFromConfig(config));
     ro.actor_id = "expert";
     ro.first_episode_id = static_cast<uint64_t>(next_id);
@@ -94,7 +94,7 @@ Status RunExpertData(const ExpertArgs& a, const Mem1Config& base) {
               "%.3f format errors, %.1f%% truncated\n",
               static_cast<long long>(written), a.out.c_str(), MonotonicSeconds() - t0, reward / n, em / n, tokens / n,
               format_errors / n, 100.0 * truncated / n);
-  if (em / n < 0.5 && base.env.name == "qa") {
+  if (em / n < 0.5 && base.env.name == EnvKind::kQa) {
     std::printf("warning: the expert's EM is low: the retriever misses the gold passages (check env.qa.top_k and the index)\n");
   }
   return Status::Ok();

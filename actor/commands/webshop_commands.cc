@@ -35,6 +35,11 @@ void AddDataOptions(CLI::App* c, DataArgs* a) {
   c->add_option("--catalog-seed", a->seed, "Seed for simulated prices, price limits and the goal shuffle");
 }
 
+// WordNet for the reward's title score (the same default as env.webshop.wordnet_dir).
+void AddWordNetOption(CLI::App* c, std::string* dir) {
+  c->add_option("--wordnet", *dir, "WordNet index files for the reward's title score (missing: built-in adjective list)");
+}
+
 bool LoadOrReport(const DataArgs& a, Catalog* c, bool quiet = false) {
   CatalogOptions o;
   o.data_dir = a.data;
@@ -94,7 +99,7 @@ int RunIndex(const DataArgs& a, bool quiet) {
 
 struct PlayArgs {
   DataArgs data;
-  std::string player = "expert", split = "test";
+  std::string player = "expert", split = "test", wordnet = kDefaultWordNetDir;
   int64_t episodes = 100;
   int32_t max_steps = 15;
   uint64_t seed = 1;
@@ -113,8 +118,10 @@ int RunPlay(const PlayArgs& a) {
   }
   const auto goals = SplitGoals(c.goals.size(), *split);
   if (goals.empty()) return ReportError(InvalidArgument("split " + a.split + " has no goals"));
+  const std::unique_ptr<NounLexicon> lexicon = LoadNounLexicon(a.wordnet);
   WebShopEnvOptions eo;
   eo.max_steps = a.max_steps;
+  eo.lexicon = lexicon.get();
   WebShopTaskSource tasks(&c, search->get(), goals, true, a.seed, a.episodes, eo);
   std::mt19937_64 rng(a.seed);
   std::vector<double> reward, success, steps;
@@ -141,7 +148,7 @@ int RunPlay(const PlayArgs& a) {
 
 struct EvalArgs {
   DataArgs data;
-  std::string checkpoint, tokenizer, split = "test", policies = "mem1,full", preset = "paper";
+  std::string checkpoint, tokenizer, split = "test", policies = "mem1,full", preset = "paper", wordnet = kDefaultWordNetDir;
   int64_t episodes = 16, batch = 8, max_new_tokens = 160;
   int32_t max_turns = 15, threads = 0;
   uint64_t seed = 7;
@@ -150,6 +157,8 @@ struct EvalArgs {
 
 int RunEval(const EvalArgs& a) {
   ApplyThreads(a.threads);
+  auto preset = GetTagPreset(a.preset);
+  if (!preset.ok()) return ReportError(InvalidArgument("--preset: " + preset.status().message()));
   Catalog c;
   if (!LoadOrReport(a.data, &c)) return 1;
   auto split = ParseSplit(a.split);
@@ -162,7 +171,8 @@ int RunEval(const EvalArgs& a) {
   if (!tok.ok()) return ReportError(tok.status());
   const auto goals = SplitGoals(c.goals.size(), *split);
   if (goals.empty()) return ReportError(InvalidArgument("split " + a.split + " has no goals"));
-  WebShopExpertPolicy expert(a.preset);
+  const std::unique_ptr<NounLexicon> lexicon = LoadNounLexicon(a.wordnet);
+  WebShopExpertPolicy expert(*preset);
   std::printf("webshop eval: %s%s, %s split, %lld goals per policy, greedy, max %d turns\n", a.checkpoint.c_str(),
               a.expert ? " (scripted expert)" : "", a.split.c_str(), static_cast<long long>(a.episodes), a.max_turns);
   std::printf("policy        reward  success  bought  peak_tokens  dependency  turns  s/episode  format_err\n");
@@ -172,7 +182,7 @@ int RunEval(const EvalArgs& a) {
     if (!policy.ok()) return ReportError(policy.status());
     RolloutOptions o;
     o.policy = *policy;
-    o.preset = a.preset;
+    o.tag_preset = *preset;
     o.batch_size = a.batch;
     o.max_turns = a.max_turns;
     o.max_new_tokens_per_turn = a.max_new_tokens;
@@ -181,7 +191,8 @@ int RunEval(const EvalArgs& a) {
     RolloutEngine engine(*model, tok->get(), o);
     WebShopEnvOptions eo;
     eo.max_steps = a.max_turns;
-    eo.preset = a.preset;
+    eo.preset = *preset;
+    eo.lexicon = lexicon.get();
     WebShopTaskSource tasks(&c, search->get(), goals, true, a.seed, a.episodes, eo);
     std::vector<double> reward, success, bought, peak, dep, turns, fe;
     auto st = engine.Run(&tasks, [&](proto::Trajectory&& t) {
@@ -241,6 +252,7 @@ void RegisterWebShopCommands(CLI::App* app) {
   play->add_option("--seed", pargs->seed, "Seed of the random player");
   play->add_flag("--verbose", pargs->verbose, "One line per episode");
   play->add_flag("--trace", pargs->trace, "Print the prompt, every action and every page");
+  AddWordNetOption(play, &pargs->wordnet);
   play->callback([pargs] { throw CLI::RuntimeError(RunPlay(*pargs)); });
 
   auto eargs = std::make_shared<EvalArgs>();
@@ -258,6 +270,7 @@ void RegisterWebShopCommands(CLI::App* app) {
   ev->add_option("--seed", eargs->seed, "Seed");
   ev->add_option("--threads", eargs->threads, "Intra-op threads (0 = all cores)");
   ev->add_flag("--expert", eargs->expert, "Play the scripted expert through the engine instead of the model");
+  AddWordNetOption(ev, &eargs->wordnet);
   ev->callback([eargs] { throw CLI::RuntimeError(RunEval(*eargs)); });
 }
 

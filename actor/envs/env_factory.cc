@@ -10,7 +10,7 @@ namespace mem1 {
 Result<std::unique_ptr<EnvironmentBundle>> MakeEnvironments(const Mem1Config& config, uint64_t seed) {
   auto b = std::make_unique<EnvironmentBundle>();
   const auto& a = config.actor;
-  if (config.env.name == "webshop") {
+  if (config.env.name == EnvKind::kWebShop) {
     const auto& w = config.env.webshop;
     webshop::CatalogOptions co;
     co.data_dir = w.data_dir;
@@ -29,10 +29,12 @@ Result<std::unique_ptr<EnvironmentBundle>> MakeEnvironments(const Mem1Config& co
     eo.max_steps = w.max_steps;
     eo.list_actions = w.list_actions;
     eo.search_anywhere = w.search_anywhere;
-    eo.preset = a.preset;
+    eo.preset = a.tag_preset;
+    b->lexicon = webshop::LoadNounLexicon(w.wordnet_dir);
+    eo.lexicon = b->lexicon.get();
     b->tasks = std::make_unique<webshop::WebShopTaskSource>(&b->catalog, b->retriever.get(), std::move(goals), false,
                                                            seed, -1, eo);
-    b->expert = std::make_unique<webshop::WebShopExpertPolicy>(a.preset);
+    b->expert = std::make_unique<webshop::WebShopExpertPolicy>(a.tag_preset);
     return b;
   }
   const std::string data = config.env.qa.data_dir;
@@ -49,9 +51,9 @@ Result<std::unique_ptr<EnvironmentBundle>> MakeEnvironments(const Mem1Config& co
   eo.top_k = config.env.qa.top_k;
   eo.mean_reward = config.env.qa.mean_reward;
   eo.format_penalty = config.env.qa.format_penalty;
-  eo.preset = a.preset;
+  eo.preset = a.tag_preset;
   b->tasks = std::make_unique<QaTaskSource>(std::move(train), config.env.qa.objectives, seed, -1, b->retriever.get(), eo);
-  b->expert = std::make_unique<QaExpert>(a.preset);
+  b->expert = std::make_unique<QaExpert>(a.tag_preset);
   return b;
 }
 

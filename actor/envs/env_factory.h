@@ -12,6 +12,7 @@
 #include "actor/envs/environment.h"
 #include "actor/envs/qa/retriever.h"
 #include "actor/envs/webshop/catalog.h"
+#include "actor/envs/webshop/text_match.h"
 #include "common/config/config.h"
 #include "common/util/status.h"
 
@@ -20,6 +21,10 @@ namespace mem1 {
 struct EnvironmentBundle {
   std::unique_ptr<Retriever> retriever;     // QA passages or WebShop products
   webshop::Catalog catalog;                 // WebShop only
+  // WebShop only: WordNet nouns for the reward (env.webshop.wordnet_dir); nullptr when the
+  // files are missing (the reward then uses the built-in adjective list; a warning is logged).
+  // The task source's environments point at it: it lives as long as the bundle.
+  std::unique_ptr<webshop::NounLexicon> lexicon;
   std::unique_ptr<TaskSource> tasks;        // endless, deterministic per seed
   std::unique_ptr<ScriptedPolicy> expert;   // the scripted expert of this environment
 };

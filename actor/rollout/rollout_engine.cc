@@ -55,7 +55,7 @@ struct RolloutEngine::Impl {
   uint64_t next_episode = 0;
   torch::Device device = torch::kCPU;
   Impl(Qwen2ForCausalLM m, const Tokenizer* t, const RolloutOptions& o)
-      : model(std::move(m)), tok(t), opt(o), preset(GetTagPreset(o.preset).value()), sampler(o.sampling) {}
+      : model(std::move(m)), tok(t), opt(o), preset(o.tag_preset), sampler(o.sampling) {}
 
   // What one Run() call works with.
   struct RunState {
@@ -84,10 +84,8 @@ struct RolloutEngine::Impl {
 Result<RolloutOptions> RolloutOptionsFromConfig(const Mem1Config& config) {
   const auto& a = config.actor;
   RolloutOptions ro;
-  MEM1_ASSIGN_OR_RETURN(ro.policy, ContextPolicy::Parse(a.context_policy));
-  MEM1_ASSIGN_OR_RETURN(TagPreset preset, GetTagPreset(a.preset));
-  (void)preset;
-  ro.preset = a.preset;
+  ro.policy = a.policy;
+  ro.tag_preset = a.tag_preset;
   ro.batch_size = a.num_envs;
   ro.max_turns = a.max_turns;
   ro.max_new_tokens_per_turn = a.max_new_tokens_per_turn;

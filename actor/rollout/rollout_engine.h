@@ -34,16 +34,17 @@
 
 namespace mem1 {
 
+// Defaults of the fields that mirror actor.* are ActorOptions' (config.h), written once there.
 struct RolloutOptions {
-  ContextPolicy policy;                 // default mem1
-  std::string preset = "paper";         // tag preset
-  int64_t batch_size = 8;               // concurrent episodes (KV slots)
-  int32_t max_turns = 6;                // MEM1: 6 (QA), 10 (WebShop)
-  int64_t max_new_tokens_per_turn = 128;
-  int64_t max_state_tokens = 0;         // cap on <IS> body tokens; 0 = off (then the close tag is forced)
-  int64_t slot_capacity = 8192;         // KV tokens per slot; an episode that would exceed it is truncated
+  ContextPolicy policy = ActorOptions{}.policy;                    // default mem1
+  TagPreset tag_preset = ActorOptions{}.tag_preset;                // default paper
+  int64_t batch_size = ActorOptions{}.num_envs;                    // concurrent episodes (KV slots); default 8
+  int32_t max_turns = ActorOptions{}.max_turns;                    // MEM1: 6 (QA), 10 (WebShop); default 6
+  int64_t max_new_tokens_per_turn = ActorOptions{}.max_new_tokens_per_turn;  // default 128
+  int64_t max_state_tokens = ActorOptions{}.max_state_tokens;      // cap on <IS> body tokens; 0 (default) = off (then the close tag is forced)
+  int64_t slot_capacity = ActorOptions{}.slot_capacity;            // KV tokens per slot (default 4096); an episode that would exceed it is truncated
   bool reuse_prompt_kv = true;          // false: re-prefill the prompt every turn (benchmark baseline)
-  bool end_on_format_error = false;     // MEM1 reference code: true (reward 0); ours: keep going
+  bool end_on_format_error = ActorOptions{}.end_on_format_error;   // MEM1 reference code: true (reward 0); ours (default): keep going
   SamplingOptions sampling;             // greedy / temperature / top-k / top-p / seed
   std::string actor_id = "actor-0";
   uint64_t first_episode_id = 0;        // episode ids count up from here (an actor starts at its start time in µs, unique across restarts)

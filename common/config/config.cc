@@ -1,5 +1,6 @@
 #include "common/config/config.h"
 
+#include <glog/logging.h>
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -12,6 +13,54 @@
 
 namespace mem1 {
 namespace {
+
+// One table per enum: its YAML spellings, used by parsing, dumping, ToString and Parse*.
+template <typename E>
+struct EnumName {
+  const char* name;
+  E value;
+};
+
+constexpr EnumName<Algorithm> kAlgorithms[] = {
+    {"ppo", Algorithm::kPpo}, {"grpo", Algorithm::kGrpo}, {"sft", Algorithm::kSft}};
+constexpr EnumName<EnvKind> kEnvKinds[] = {{"qa", EnvKind::kQa}, {"webshop", EnvKind::kWebShop}};
+// learner.backend accepts these; kLocal has a name (ToString) but is not a config value.
+constexpr EnumName<CommBackend> kConfigBackends[] = {{"mpi", CommBackend::kMpi}, {"nccl", CommBackend::kNccl}};
+constexpr EnumName<CommBackend> kAllBackends[] = {
+    {"local", CommBackend::kLocal}, {"mpi", CommBackend::kMpi}, {"nccl", CommBackend::kNccl}};
+constexpr EnumName<LearnerMode> kLearnerModes[] = {{"sync", LearnerMode::kSync}, {"async", LearnerMode::kAsync}};
+constexpr EnumName<Teacher> kTeachers[] = {{"none", Teacher::kNone}, {"expert", Teacher::kExpert}};
+
+template <typename E, size_t N>
+std::string NameIn(const EnumName<E> (&table)[N], E value) {
+  for (const auto& e : table) {
+    if (e.value == value) return e.name;
+  }
+  LOG(FATAL) << "enum value " << static_cast<int>(value) << " has no name";
+  return "";
+}
+
+// "{ppo, grpo, sft}"
+template <typename E, size_t N>
+std::string Choices(const EnumName<E> (&table)[N]) {
+  std::string list;
+  for (const auto& e : table) list += (list.empty() ? "" : ", ") + std::string(e.name);
+  return "{" + list + "}";
+}
+
+template <typename E, size_t N>
+const E* Lookup(const EnumName<E> (&table)[N], const std::string& text) {
+  for (const auto& e : table) {
+    if (text == e.name) return &e.value;
+  }
+  return nullptr;
+}
+
+template <typename E, size_t N>
+Result<E> ParseIn(const EnumName<E> (&table)[N], const std::string& text) {
+  if (const E* v = Lookup(table, text)) return *v;
+  return InvalidArgument("expected one of " + Choices(table) + ", got \"" + text + "\"");
+}
 
 // One declaration per field drives both parsing (strict) and dumping. In parse mode the
 // binder reads node[key], validates it, and remembers which keys it consumed so that
@@ -70,6 +119,36 @@ class Binder {
       return;
     }
     *value = v;
+  }
+
+  // A string from a fixed vocabulary, stored as its enum; dumped as its table name.
+  template <typename E, size_t N>
+  void Enum(const std::string& key, E* value, const EnumName<E> (&table)[N]) {
+    if (failed()) return;
+    if (mode_ == Mode::kDump) { *out_ << YAML::Key << key << YAML::Value << NameIn(table, *value); return; }
+    YAML::Node n;
+    if (!Take(key, &n)) return;
+    if (!n.IsScalar()) { Fail(key, "expected a string", n); return; }
+    const E* v = Lookup(table, n.Scalar());
+    if (v == nullptr) { Fail(key, "expected one of " + Choices(table), n); return; }
+    *value = *v;
+  }
+
+  // A string parsed by the setting's own parser (the one grammar for it); its error message
+  // follows the key path. Dumped as render(*value).
+  template <typename T, typename ParseFn, typename RenderFn>
+  void Parsed(const std::string& key, T* value, ParseFn parse, RenderFn render) {
+    if (failed()) return;
+    if (mode_ == Mode::kDump) { *out_ << YAML::Key << key << YAML::Value << render(*value); return; }
+    YAML::Node n;
+    if (!Take(key, &n)) return;
+    if (!n.IsScalar()) { Fail(key, "expected a string", n); return; }
+    Result<T> parsed = parse(n.Scalar());
+    if (!parsed.ok()) {
+      status_ = InvalidArgument(SourceFor(key) + ": " + Join(key) + ": " + parsed.status().message());
+      return;
+    }
+    *value = std::move(parsed).value();
   }
 
   template <typename Int>
@@ -247,7 +326,7 @@ void BindAll(Binder& b, Mem1Config& c) {
     auto& a = c.actor;
     s.String("learner_endpoint", &a.learner_endpoint, {}, "((tcp|ipc|inproc)://[^,]+)(,(tcp|ipc|inproc)://[^,]+)*|");
     s.String("weights_endpoint", &a.weights_endpoint, {}, "(tcp|ipc|inproc)://.+|");
-    s.String("teacher", &a.teacher, {"none", "expert"});
+    s.Enum("teacher", &a.teacher, kTeachers);
     s.Integer("episodes", &a.episodes, -1, kBig);
     s.Integer("spool_capacity", &a.spool_capacity, 1, 1 << 24);
     s.Real("resend_after_s", &a.resend_after_s, 0.0, 1e6, /*lo_open=*/true);
@@ -260,14 +339,14 @@ void BindAll(Binder& b, Mem1Config& c) {
     s.Integer("max_new_tokens_per_turn", &a.max_new_tokens_per_turn, 1, 1 << 20);
     s.Integer("max_state_tokens", &a.max_state_tokens, 0, 1 << 20);
     s.Integer("slot_capacity", &a.slot_capacity, 16, kBig);
-    s.String("context_policy", &a.context_policy, {}, "mem1|full|window:[1-9][0-9]*");
-    s.String("preset", &a.preset, {"paper", "mem1-code"});
+    s.Parsed("context_policy", &a.policy, ContextPolicy::Parse, [](const ContextPolicy& p) { return p.Name(); });
+    s.Parsed("preset", &a.tag_preset, GetTagPreset, [](const TagPreset& p) { return p.name; });
     s.Real("temperature", &a.temperature, 0.0, 100.0, /*lo_open=*/true);
     s.Real("top_p", &a.top_p, 0.0, 1.0, /*lo_open=*/true);
     s.Bool("end_on_format_error", &a.end_on_format_error);
   });
   b.Section("env", [&](Binder& s) {
-    s.String("name", &c.env.name, {"qa", "webshop"});
+    s.Enum("name", &c.env.name, kEnvKinds);
     s.Section("qa", [&](Binder& q) {
       auto& e = c.env.qa;
       q.String("data_dir", &e.data_dir);
@@ -287,6 +366,7 @@ void BindAll(Binder& b, Mem1Config& c) {
       w.Bool("search_anywhere", &e.search_anywhere);
       w.Integer("max_products", &e.max_products, -1, int64_t{1} << 40);
       w.Integer("catalog_seed", &e.catalog_seed, 0, int64_t{1} << 62);
+      w.String("wordnet_dir", &e.wordnet_dir);
     });
   });
   b.Section("learner", [&](Binder& s) {
@@ -294,7 +374,7 @@ void BindAll(Binder& b, Mem1Config& c) {
     s.String("bind_endpoint", &l.bind_endpoint, {}, "(tcp|ipc|inproc)://.+");
     s.String("publish_endpoint", &l.publish_endpoint, {}, "(tcp|ipc|inproc)://.+");
     s.String("advertise_host", &l.advertise_host);
-    s.String("mode", &l.mode, {"sync", "async"});
+    s.Enum("mode", &l.mode, kLearnerModes);
     s.String("offline_store", &l.offline_store);
     s.Integer("offline_epochs", &l.offline_epochs, 1, 1 << 20);
     s.String("heldout_store", &l.heldout_store);
@@ -308,7 +388,7 @@ void BindAll(Binder& b, Mem1Config& c) {
     s.Bool("store_fsync", &l.store_fsync);
     s.Real("data_timeout_s", &l.data_timeout_s, 0.0, 1e9, /*lo_open=*/true);
     s.Integer("max_backlog", &l.max_backlog, 0, 1 << 30);
-    s.String("backend", &l.backend, {"mpi", "nccl"});
+    s.Enum("backend", &l.backend, kConfigBackends);
     s.Integer("total_steps", &l.total_steps, 0, 1 << 30);
     s.Integer("global_batch", &l.global_batch, 1, 1 << 24);
     s.Integer("micro_batch_tokens", &l.micro_batch_tokens, 1, kBig);
@@ -316,7 +396,7 @@ void BindAll(Binder& b, Mem1Config& c) {
     s.Integer("keep_checkpoints", &l.keep_checkpoints, 1, 1 << 20);
     s.Section("ppo", [&](Binder& p) {
       auto& o = l.ppo;
-      p.String("algorithm", &o.algorithm, {"ppo", "grpo", "sft"});
+      p.Enum("algorithm", &o.algorithm, kAlgorithms);
       p.Real("gamma", &o.gamma, 0.0, 1.0);
       p.Real("lam", &o.lam, 0.0, 1.0);
       p.Real("clip_ratio", &o.clip_ratio, 0.0, 10.0);
@@ -383,6 +463,18 @@ Status ApplyOverride(YAML::Node& root, const std::string& spec, std::set<std::st
 }
 
 }  // namespace
+
+std::string ToString(Algorithm value) { return NameIn(kAlgorithms, value); }
+std::string ToString(EnvKind value) { return NameIn(kEnvKinds, value); }
+std::string ToString(CommBackend value) { return NameIn(kAllBackends, value); }
+std::string ToString(LearnerMode value) { return NameIn(kLearnerModes, value); }
+std::string ToString(Teacher value) { return NameIn(kTeachers, value); }
+
+Result<Algorithm> ParseAlgorithm(const std::string& text) { return ParseIn(kAlgorithms, text); }
+Result<EnvKind> ParseEnvKind(const std::string& text) { return ParseIn(kEnvKinds, text); }
+Result<CommBackend> ParseCommBackend(const std::string& text) { return ParseIn(kConfigBackends, text); }
+Result<LearnerMode> ParseLearnerMode(const std::string& text) { return ParseIn(kLearnerModes, text); }
+Result<Teacher> ParseTeacher(const std::string& text) { return ParseIn(kTeachers, text); }
 
 Result<Mem1Config> ParseConfig(const std::string& yaml_text, const std::string& source,
                                const std::vector<std::string>& overrides) {

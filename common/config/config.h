@@ -7,6 +7,12 @@
 //   configs/x.yaml: model.init.num_heads: expected an integer in [1, 1024], got "abc"
 // Every field's default is written beside it below; a missing key keeps the default.
 //
+// Settings with a fixed vocabulary are parsed once, here, into enums and value types
+// (Algorithm, EnvKind, CommBackend, LearnerMode, Teacher, ContextPolicy, TagPreset); the rest
+// of the code compares those, never strings. Each enum has ToString (the YAML spelling, also
+// what metrics, logs and checkpoints record) and a Parse function (the same table; the error
+// names the value and the accepted ones).
+//
 // Thread safety: the structs are plain values; the functions are reentrant.
 #ifndef MEM1_COMMON_CONFIG_CONFIG_H_
 #define MEM1_COMMON_CONFIG_CONFIG_H_
@@ -15,9 +21,38 @@
 #include <string>
 #include <vector>
 
+#include "common/memory/context_policy.h"
+#include "common/memory/tag_grammar.h"
 #include "common/util/status.h"
 
 namespace mem1 {
+
+// learner.ppo.algorithm: "ppo" | "grpo" | "sft".
+enum class Algorithm { kPpo, kGrpo, kSft };
+// env.name: "qa" | "webshop".
+enum class EnvKind { kQa, kWebShop };
+// learner.backend: "mpi" | "nccl". kLocal ("local") is the one-rank communicator the learner
+// uses for "mpi" outside mpirun/srun; it is a Communicator's backend, not a config value.
+enum class CommBackend { kLocal, kMpi, kNccl };
+// learner.mode: "sync" | "async".
+enum class LearnerMode { kSync, kAsync };
+// actor.teacher: "none" | "expert".
+enum class Teacher { kNone, kExpert };
+
+// The YAML spelling of each value ("ppo", "webshop", "nccl", "local", "sync", "expert", ...).
+std::string ToString(Algorithm value);
+std::string ToString(EnvKind value);
+std::string ToString(CommBackend value);
+std::string ToString(LearnerMode value);
+std::string ToString(Teacher value);
+
+// Parse the YAML spelling; INVALID_ARGUMENT `expected one of {ppo, grpo, sft}, got "x"`
+// otherwise (ParseCommBackend accepts the config values mpi and nccl only).
+[[nodiscard]] Result<Algorithm> ParseAlgorithm(const std::string& text);
+[[nodiscard]] Result<EnvKind> ParseEnvKind(const std::string& text);
+[[nodiscard]] Result<CommBackend> ParseCommBackend(const std::string& text);
+[[nodiscard]] Result<LearnerMode> ParseLearnerMode(const std::string& text);
+[[nodiscard]] Result<Teacher> ParseTeacher(const std::string& text);
 
 // Where and how tensors live. Device-agnostic: a CUDA libtorch build honours "cuda:N".
 struct RuntimeOptions {
@@ -65,7 +100,7 @@ struct ActorOptions {
   // list of every rank's trajectory endpoint, in rank order, and rank 0's weights endpoint.
   std::string learner_endpoint = "";                      // e.g. tcp://node1:5560,tcp://node1:5561
   std::string weights_endpoint = "";                      // e.g. tcp://node1:5555
-  std::string teacher = "none";                           // none | expert: the scripted expert writes every turn (SFT data)
+  Teacher teacher = Teacher::kNone;                       // none | expert: the scripted expert writes every turn (SFT data)
   int64_t episodes = -1;                                  // stop after this many episodes (-1 = until the learner finishes)
   int32_t spool_capacity = 256;                           // trajectories kept until acked; rollouts pause when full
   double resend_after_s = 10.0;                           // re-send a trajectory not acked within this time
@@ -73,13 +108,15 @@ struct ActorOptions {
   double connect_timeout_s = 300.0;                       // wait this long for the rendezvous file / first ack
   double learner_timeout_s = 600.0;                       // exit when the learner is silent this long (it may be restarting)
   std::string ack_log = "";                               // audit: append "episode_id rank" per acked trajectory to this file
+  // The rollout settings below are the defaults of RolloutOptions too (rollout_engine.h takes
+  // them from here: written once).
   int32_t num_envs = 8;                                   // environments driven per process (KV slots)
   int32_t max_turns = 6;                                  // 6 for QA, 10 for WebShop (MEM1)
   int32_t max_new_tokens_per_turn = 128;
   int32_t max_state_tokens = 0;                           // cap on <IS> tokens; 0 = off
   int64_t slot_capacity = 4096;                           // KV tokens per slot
-  std::string context_policy = "mem1";                    // mem1 | full | window:K
-  std::string preset = "paper";                           // tag preset: paper | mem1-code
+  ContextPolicy policy;                                   // YAML actor.context_policy: mem1 | full | window:K (default mem1)
+  TagPreset tag_preset;                                   // YAML actor.preset: paper | mem1-code (default paper)
   double temperature = 1.0;                               // sampling temperature (> 0)
   double top_p = 1.0;                                     // nucleus sampling (1 = off)
   bool end_on_format_error = false;                       // MEM1 reference code: true
@@ -104,17 +141,20 @@ struct WebShopEnvConfig {
   bool search_anywhere = false;   // search[...] valid on every page (WebShop's text env accepts it)
   int64_t max_products = -1;      // load only the first N products (-1 = all)
   int64_t catalog_seed = 233;     // simulated prices, price limits, goal shuffle
+  // WordNet index files (Debian's wordnet-base) for the reward's title score; loaded once per
+  // process by MakeEnvironments. Missing files: a warning and the built-in adjective list.
+  std::string wordnet_dir = "/usr/share/wordnet";
 };
 
 struct EnvOptions {
-  std::string name = "qa";  // qa | webshop
+  EnvKind name = EnvKind::kQa;  // qa | webshop
   QaEnvConfig qa;
   WebShopEnvConfig webshop;
 };
 
 // PPO / GRPO / SFT hyper-parameters. Defaults follow the MEM1 paper's recipe.
 struct PpoOptions {
-  std::string algorithm = "ppo";  // "ppo" | "grpo" | "sft"
+  Algorithm algorithm = Algorithm::kPpo;  // YAML learner.ppo.algorithm: "ppo" | "grpo" | "sft"
   double gamma = 1.0;             // GAE discount (paper: 1)
   double lam = 1.0;               // GAE lambda (paper: 1)
   double clip_ratio = 0.2;        // policy ratio clip (paper: 0.2)
@@ -148,7 +188,7 @@ struct LearnerOptions {
   std::string bind_endpoint = "tcp://*:0";        // ZeroMQ ROUTER (trajectories, acks)
   std::string publish_endpoint = "tcp://*:0";     // ZeroMQ PUB (weights), rank 0
   std::string advertise_host = "";                // host actors connect to; "" = this node's hostname
-  std::string mode = "sync";                      // sync: train only on the current version's data | async: within ppo.max_policy_lag
+  LearnerMode mode = LearnerMode::kSync;          // sync: train only on the current version's data | async: within ppo.max_policy_lag
   std::string offline_store = "";                 // train from this trajectory store (dir or run dir) instead of live actors
   int32_t offline_epochs = 1;                     // passes over offline_store (then training stops)
   std::string heldout_store = "";                 // trajectory store never trained on: its NLL is logged as heldout/nll
@@ -162,7 +202,7 @@ struct LearnerOptions {
   bool store_fsync = true;                        // fsync every append before the ack (the ack promise)
   double data_timeout_s = 600.0;                  // a step waiting this long for data fails (no actors?)
   int32_t max_backlog = 0;                        // untrained trajectories per rank before actors are told to pause; 0 = 2 x the rank's batch
-  std::string backend = "mpi";                    // "mpi" (CPU) or "nccl" (CUDA builds)
+  CommBackend backend = CommBackend::kMpi;        // "mpi" (CPU; one local rank outside mpirun) or "nccl" (CUDA builds)
   int32_t total_steps = 500;                      // paper: 500
   int32_t global_batch = 128;                     // trajectories per optimizer step (paper: 128 tasks)
   int64_t micro_batch_tokens = 16384;             // padded tokens per forward (B x T budget)

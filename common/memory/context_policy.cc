@@ -2,6 +2,10 @@
 
 #include <glog/logging.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+
 namespace mem1 {
 
 Result<ContextPolicy> ContextPolicy::Parse(const std::string& text) {
@@ -9,10 +13,13 @@ Result<ContextPolicy> ContextPolicy::Parse(const std::string& text) {
   if (text == "mem1") return p;
   if (text == "full") { p.kind = Kind::kFull; return p; }
   if (text.rfind("window:", 0) == 0) {
+    // K: [1-9][0-9]* within int64 (no sign, space or leading zero).
     const std::string k = text.substr(7);
-    char* end = nullptr;
-    const long long v = std::strtoll(k.c_str(), &end, 10);
-    if (!k.empty() && *end == '\0' && v >= 1) {
+    const bool digits = !k.empty() && k[0] != '0' &&
+                        std::all_of(k.begin(), k.end(), [](char c) { return c >= '0' && c <= '9'; });
+    errno = 0;
+    const long long v = digits ? std::strtoll(k.c_str(), nullptr, 10) : 0;
+    if (digits && errno == 0) {
       p.kind = Kind::kWindow;
       p.window_tokens = v;
       return p;

@@ -19,7 +19,9 @@ struct ContextPolicy {
   Kind kind = Kind::kMem1;
   int64_t window_tokens = 0;  // K for kWindow
 
-  // "mem1", "full" or "window:K" (K >= 1); INVALID_ARGUMENT naming the value otherwise.
+  // "mem1", "full" or "window:K" (K: digits without a leading zero, 1 <= K < 2^63);
+  // INVALID_ARGUMENT naming the value otherwise. The one grammar of the setting: config
+  // validation (actor.context_policy) and the CLI flags call it.
   [[nodiscard]] static Result<ContextPolicy> Parse(const std::string& text);
   std::string Name() const;
   // True when the context after the prompt is rebuilt (re-encoded) every turn.

@@ -13,16 +13,16 @@ size_t CountOccurrences(const std::string& text, const std::string& needle, size
 }  // namespace
 
 TagPair TagPreset::ActionTags(const std::string& action) const {
-  if (action == "search") {
-    return name == "mem1-code" ? TagPair{"<search>", "</search>"} : TagPair{"<query>", "</query>"};
-  }
+  if (action == "search") return search;
   if (action == "webshop") return {"<action>", "</action>"};
   return {"<" + action + ">", "</" + action + ">"};
 }
 
 Result<TagPreset> GetTagPreset(const std::string& name) {
-  if (name == "paper") return TagPreset{"paper", {"<IS>", "</IS>"}, {"<info>", "</info>"}};
-  if (name == "mem1-code") return TagPreset{"mem1-code", {"<think>", "</think>"}, {"<information>", "</information>"}};
+  if (name == "paper") return TagPreset{};
+  if (name == "mem1-code") {
+    return TagPreset{"mem1-code", {"<think>", "</think>"}, {"<information>", "</information>"}, {"<search>", "</search>"}};
+  }
   return InvalidArgument("unknown tag preset \"" + name + "\" (expected paper or mem1-code)");
 }
 

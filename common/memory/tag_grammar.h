@@ -31,15 +31,20 @@ struct ActionSpec {
   bool terminal = false;
 };
 
+// A parsed preset (GetTagPreset). Default-constructed = the "paper" preset, so option structs
+// that hold one default to it without naming it again.
 struct TagPreset {
-  std::string name;
-  TagPair state;        // <IS></IS>
-  TagPair observation;  // <info></info>
+  std::string name = "paper";                  // the preset's config name (recorded, printed)
+  TagPair state{"<IS>", "</IS>"};              // paper <IS>, mem1-code <think>
+  TagPair observation{"<info>", "</info>"};    // paper <info>, mem1-code <information>
+  TagPair search{"<query>", "</query>"};       // the "search" action: paper <query>, mem1-code <search>
   // Tags of the action with semantic `name`.
   TagPair ActionTags(const std::string& name) const;
 };
 
-// "paper" or "mem1-code"; INVALID_ARGUMENT naming the value otherwise.
+// "paper" or "mem1-code"; INVALID_ARGUMENT naming the value otherwise
+// (`unknown tag preset "x" (expected paper or mem1-code)`). The one parser of preset names:
+// config validation calls it, so components take the parsed TagPreset, never a name.
 [[nodiscard]] Result<TagPreset> GetTagPreset(const std::string& name);
 
 enum class TurnError {

@@ -95,14 +95,18 @@ torch::Tensor Qwen2AttentionImpl::Attend(const torch::Tensor& q, const torch::Te
   return out.view({B, heads_, T, head_dim_}).transpose(1, 2).reshape({B, T, heads_ * head_dim_});
 }
 
-torch::Tensor Qwen2AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                                          const torch::Tensor& bias) {
+Qwen2AttentionImpl::Qkv Qwen2AttentionImpl::Project(const torch::Tensor& x, const torch::Tensor& cos,
+                                                     const torch::Tensor& sin) {
   const int64_t B = x.size(0), T = x.size(1);
   auto q = LinearForward(x, q_proj).view({B, T, heads_, head_dim_}).transpose(1, 2);
   auto k = LinearForward(x, k_proj).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);
   auto v = LinearForward(x, v_proj).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);
-  q = ApplyRope(q, cos, sin);
-  k = ApplyRope(k, cos, sin);
+  return {ApplyRope(q, cos, sin), ApplyRope(k, cos, sin), v};
+}
+
+torch::Tensor Qwen2AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                                          const torch::Tensor& bias) {
+  auto [q, k, v] = Project(x, cos, sin);
   return LinearForward(Attend(q, k, v, bias), o_proj);
 }
 
@@ -112,11 +116,7 @@ torch::Tensor Qwen2AttentionImpl::ForwardCached(const torch::Tensor& x, const to
                                                 const std::vector<int64_t>& n_valid, const torch::Tensor& key_bias,
                                                 int64_t max_keys) {
   const int64_t B = x.size(0), T = x.size(1);
-  auto q = LinearForward(x, q_proj).view({B, T, heads_, head_dim_}).transpose(1, 2);
-  auto k = LinearForward(x, k_proj).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);
-  auto v = LinearForward(x, v_proj).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);
-  q = ApplyRope(q, cos, sin);
-  k = ApplyRope(k, cos, sin);
+  auto [q, k, v] = Project(x, cos, sin);
   torch::Tensor& kc = cache->keys(layer);    // [S,Hkv,C,Dh]
   torch::Tensor& vc = cache->values(layer);
   if (T == 1) {
@@ -187,13 +187,8 @@ std::vector<AttentionBlock> AttentionBlocksFromMask(const uint8_t* mask, int64_t
 
 torch::Tensor Qwen2AttentionImpl::ForwardBlocked(const torch::Tensor& x, const torch::Tensor& cos,
                                                  const torch::Tensor& sin, const std::vector<AttentionBlock>& blocks) {
-  const int64_t B = x.size(0), T = x.size(1);
-  CHECK_EQ(B, 1) << "block-sparse attention runs one sequence at a time";
-  auto q = LinearForward(x, q_proj).view({B, T, heads_, head_dim_}).transpose(1, 2);
-  auto k = LinearForward(x, k_proj).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);
-  auto v = LinearForward(x, v_proj).view({B, T, kv_heads_, head_dim_}).transpose(1, 2);
-  q = ApplyRope(q, cos, sin);
-  k = ApplyRope(k, cos, sin);
+  CHECK_EQ(x.size(0), 1) << "block-sparse attention runs one sequence at a time";
+  auto [q, k, v] = Project(x, cos, sin);
   std::vector<torch::Tensor> outs;
   for (const auto& b : blocks) {
     auto qb = q.narrow(2, b.q_begin, b.q_end - b.q_begin);
@@ -275,6 +270,19 @@ std::pair<torch::Tensor, torch::Tensor> Qwen2ForCausalLMImpl::Rope(const torch::
   return {emb.cos().to(dtype), emb.sin().to(dtype)};
 }
 
+torch::Tensor Qwen2ForCausalLMImpl::DecoderStack(const torch::Tensor& tokens, const torch::Tensor& positions,
+                                                 const LayerAttention& attend) {
+  auto h = model->embed_tokens->forward(tokens);
+  auto [cos, sin] = Rope(positions, h.scalar_type());
+  int64_t index = 0;
+  for (const auto& m : *model->layers) {
+    auto* layer = m->as<Qwen2DecoderLayerImpl>();
+    h = h + attend(*layer->self_attn, layer->input_layernorm->forward(h), cos, sin, index++);
+    h = h + layer->mlp->forward(layer->post_attention_layernorm->forward(h));
+  }
+  return model->norm->forward(h);
+}
+
 ModelOutput Qwen2ForCausalLMImpl::Head(const torch::Tensor& hidden, bool compute_values) {
   ModelOutput out;
   out.logits = LinearForward(hidden, LmHeadWeight(), torch::Tensor());
@@ -295,27 +303,17 @@ torch::Tensor Qwen2ForCausalLMImpl::Hidden(const torch::Tensor& tokens, const to
   }
   CHECK(mask.dim() == 3 && mask.size(0) == B && mask.size(1) == T && mask.size(2) == T) << "mask must be [B,T,T]";
   const auto bias = MaskBias(mask);
-  auto h = model->embed_tokens->forward(tokens);
-  auto [cos, sin] = Rope(positions, h.scalar_type());
-  for (const auto& m : *model->layers) {
-    auto* layer = m->as<Qwen2DecoderLayerImpl>();
-    h = h + layer->self_attn->forward(layer->input_layernorm->forward(h), cos, sin, bias);
-    h = h + layer->mlp->forward(layer->post_attention_layernorm->forward(h));
-  }
-  return model->norm->forward(h);
+  return DecoderStack(tokens, positions,
+                      [&](Qwen2AttentionImpl& attn, const torch::Tensor& x, const torch::Tensor& cos,
+                          const torch::Tensor& sin, int64_t) { return attn.forward(x, cos, sin, bias); });
 }
 
 torch::Tensor Qwen2ForCausalLMImpl::HiddenBlocked(const torch::Tensor& tokens, const torch::Tensor& positions,
                                                   const std::vector<AttentionBlock>& blocks) {
   CHECK(tokens.dim() == 2 && tokens.size(0) == 1) << "HiddenBlocked takes one sequence [1,T]";
-  auto h = model->embed_tokens->forward(tokens);
-  auto [cos, sin] = Rope(positions, h.scalar_type());
-  for (const auto& m : *model->layers) {
-    auto* layer = m->as<Qwen2DecoderLayerImpl>();
-    h = h + layer->self_attn->ForwardBlocked(layer->input_layernorm->forward(h), cos, sin, blocks);
-    h = h + layer->mlp->forward(layer->post_attention_layernorm->forward(h));
-  }
-  return model->norm->forward(h);
+  return DecoderStack(tokens, positions,
+                      [&](Qwen2AttentionImpl& attn, const torch::Tensor& x, const torch::Tensor& cos,
+                          const torch::Tensor& sin, int64_t) { return attn.ForwardBlocked(x, cos, sin, blocks); });
 }
 
 ModelOutput Qwen2ForCausalLMImpl::Forward(const torch::Tensor& tokens, const torch::Tensor& positions,
@@ -346,18 +344,12 @@ ModelOutput Qwen2ForCausalLMImpl::ForwardCached(KvCache* cache, const std::vecto
   auto kj = torch::arange(max_keys, torch::TensorOptions().dtype(torch::kLong).device(dev)).view({1, 1, max_keys});
   const auto key_bias = MaskBias(kj <= (start_t + qi));  // visible: cached tokens plus new tokens up to i
 
-  auto h = model->embed_tokens->forward(tokens);
-  auto [cos, sin] = Rope(positions, h.scalar_type());
-  int64_t li = 0;
-  for (const auto& m : *model->layers) {
-    auto* layer = m->as<Qwen2DecoderLayerImpl>();
-    h = h + layer->self_attn->ForwardCached(layer->input_layernorm->forward(h), cos, sin, cache, li, slots, n_valid,
-                                            key_bias, max_keys);
-    h = h + layer->mlp->forward(layer->post_attention_layernorm->forward(h));
-    ++li;
-  }
+  const torch::Tensor hidden = DecoderStack(
+      tokens, positions,
+      [&](Qwen2AttentionImpl& attn, const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+          int64_t layer) { return attn.ForwardCached(x, cos, sin, cache, layer, slots, n_valid, key_bias, max_keys); });
   for (int64_t b = 0; b < B; ++b) cache->SetLength(slots[b], start[b] + n_valid[b]);
-  return Head(model->norm->forward(h), compute_values);
+  return Head(hidden, compute_values);
 }
 
 }  // namespace mem1

@@ -19,6 +19,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <vector>
 
 #include "common/model/kv_cache.h"
@@ -75,6 +76,13 @@ class Qwen2AttentionImpl : public torch::nn::Module {
   torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 
  private:
+  struct Qkv {
+    torch::Tensor q;  // [B,H,T,Dh], RoPE applied
+    torch::Tensor k;  // [B,Hkv,T,Dh], RoPE applied
+    torch::Tensor v;  // [B,Hkv,T,Dh]
+  };
+  // The projections every variant starts with: x [B,T,D], cos/sin [B,T,Dh].
+  Qkv Project(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin);
   torch::Tensor Attend(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                        const torch::Tensor& bias);
   int64_t heads_, kv_heads_, head_dim_;
@@ -149,6 +157,16 @@ class Qwen2ForCausalLMImpl : public torch::nn::Module {
   torch::nn::Linear value_head{nullptr};  // [1, D] + bias
 
  private:
+  // One layer's self-attention variant (full-mask, block-sparse or KV-cached):
+  // x [B,T,D] (already input_layernorm-ed), cos/sin [B,T,Dh], `layer` its index -> [B,T,D].
+  using LayerAttention = std::function<torch::Tensor(Qwen2AttentionImpl& attention, const torch::Tensor& x,
+                                                     const torch::Tensor& cos, const torch::Tensor& sin,
+                                                     int64_t layer)>;
+  // The decoder stack, applied from this one place for every forward variant:
+  // embed(tokens) -> L x [h += attend(norm(h)); h += mlp(norm(h))] -> final norm.
+  // tokens, positions [B,T] -> final hidden states [B,T,D].
+  torch::Tensor DecoderStack(const torch::Tensor& tokens, const torch::Tensor& positions,
+                             const LayerAttention& attend);
   std::pair<torch::Tensor, torch::Tensor> Rope(const torch::Tensor& positions, torch::ScalarType dtype) const;
   ModelOutput Head(const torch::Tensor& hidden, bool compute_values);
   Qwen2Config config_;

@@ -17,7 +17,7 @@ int main() {
   int passed = 0, failed = 0;
   for (const char* algorithm : {"ppo", "grpo", "sft"}) {
     LearnerOptions o;
-    o.ppo.algorithm = algorithm;
+    o.ppo.algorithm = ParseAlgorithm(algorithm).value();
     o.micro_batch_tokens = 128;
     o.optim.actor_lr = 1e-3;
     o.optim.critic_lr = 1e-2;

@@ -21,7 +21,7 @@ using mem1::testing::TinyModel;
 
 LearnerOptions Options(const std::string& algorithm) {
   LearnerOptions o;
-  o.ppo.algorithm = algorithm;
+  o.ppo.algorithm = ParseAlgorithm(algorithm).value();
   o.micro_batch_tokens = 96;  // several micro-batches: exercises gradient accumulation
   o.optim.actor_lr = 1e-3;
   o.optim.critic_lr = 1e-2;

@@ -78,7 +78,7 @@ StepResult QaEnv::Truncate() {
 QaTaskSource::QaTaskSource(std::vector<QaItem> items, int objectives, uint64_t seed, int64_t count,
                            Retriever* retriever, const QaEnvOptions& options)
     : items_(std::move(items)), objectives_(objectives), rng_(seed), count_(count), retriever_(retriever),
-      options_(options), preset_(GetTagPreset(options.preset).value()) {
+      options_(options) {
   CHECK_GE(objectives_, 1);
   CHECK_GE(static_cast<int64_t>(items_.size()), objectives_) << "fewer questions than objectives per task";
 }
@@ -100,7 +100,7 @@ QaTask QaTaskSource::NextTask() {
 
 std::unique_ptr<Environment> QaTaskSource::Next() {
   if (count_ >= 0 && produced_ >= count_) return nullptr;
-  return std::make_unique<QaEnv>(NextTask(), retriever_, options_, preset_);
+  return std::make_unique<QaEnv>(NextTask(), retriever_, options_, options_.preset);
 }
 
 }  // namespace mem1

@@ -22,7 +22,7 @@ struct QaEnvOptions {
   int32_t top_k = 3;               // passages per search (MEM1: 3)
   bool mean_reward = false;        // false: sum of EM over objectives (paper); true: mean
   double format_penalty = 0.0;     // subtracted for a missing answer or a wrong answer count
-  std::string preset = "paper";
+  TagPreset preset;                // tag preset of prompts and observations (default paper)
 };
 
 // One multi-objective task: its questions in order.
@@ -82,7 +82,6 @@ class QaTaskSource : public TaskSource {
   int64_t count_, produced_ = 0;
   Retriever* retriever_;
   QaEnvOptions options_;
-  TagPreset preset_;
 };
 
 }  // namespace mem1

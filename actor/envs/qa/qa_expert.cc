@@ -7,7 +7,7 @@ std::vector<std::string> Hops(const QaItem& q) { return q.hops.empty() ? std::ve
 
 }  // namespace
 
-QaExpert::QaExpert(const std::string& preset) : preset_(GetTagPreset(preset).value()) {}
+QaExpert::QaExpert(const TagPreset& preset) : preset_(preset) {}
 
 int QaExpert::TurnsNeeded(const QaTask& task) {
   int n = 1;

@@ -13,7 +13,7 @@ namespace mem1 {
 
 class QaExpert : public ScriptedPolicy {
  public:
-  explicit QaExpert(const std::string& preset = "paper");
+  explicit QaExpert(const TagPreset& preset = TagPreset{});
   // nullopt for non-QA environments.
   std::optional<ScriptedTurn> Respond(const Environment& env, int turn, const std::string& last_observation) override;
   // Turns the expert needs for a task: one per hop of every question, plus the answer.

@@ -23,14 +23,14 @@ std::set<std::string> CategoryLevels(const std::string& s) {
 
 }  // namespace
 
-TypeReward GetTypeReward(const Product& purchased, const Goal& goal) {
+TypeReward GetTypeReward(const Product& purchased, const Goal& goal, const NounLexicon* lexicon) {
   TypeReward t;
   t.query_match = purchased.query == goal.query;
   const auto a = CategoryLevels(purchased.product_category), b = CategoryLevels(goal.product_category);
   int shared = 0;
   for (const auto& x : a) shared += b.count(x) ? 1 : 0;
   t.category_match = shared >= 2;
-  const auto p_nouns = TypeNouns(purchased.name), g_nouns = TypeNouns(goal.name);
+  const auto p_nouns = TypeNouns(purchased.name, lexicon), g_nouns = TypeNouns(goal.name, lexicon);
   const std::set<std::string> ps(p_nouns.begin(), p_nouns.end()), gs(g_nouns.begin(), g_nouns.end());
   int inter = 0;
   for (const auto& x : gs) inter += ps.count(x) ? 1 : 0;
@@ -86,9 +86,9 @@ std::optional<double> GetOptionReward(const std::vector<std::string>& purchased_
 }
 
 RewardBreakdown GetReward(const Product& purchased, const Goal& goal, double price,
-                          const std::map<std::string, std::string>& options) {
+                          const std::map<std::string, std::string>& options, const NounLexicon* lexicon) {
   RewardBreakdown r;
-  r.type = GetTypeReward(purchased, goal);
+  r.type = GetTypeReward(purchased, goal, lexicon);
   r.r_price = price <= goal.price_upper ? 1.0 : 0.0;
   r.r_att = GetAttributeReward(purchased, goal, &r.num_attr_matches);
   std::vector<std::string> chosen;

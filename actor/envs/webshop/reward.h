@@ -12,7 +12,8 @@
 //     product-category levels ("A › B › C", split on "›" and stripped), nor a title score above
 //     0.2 match; to 0.1 when title score < 0.1; to 0.0 when title score == 0. Title score =
 //     |nouns(purchased name) ∩ nouns(goal name)| / |nouns(goal name)| (0.2 when the goal name
-//     has no nouns). Nouns come from TypeNouns (text_match.h: an approximation of spaCy).
+//     has no nouns). Nouns come from TypeNouns (text_match.h: an approximation of spaCy) with
+//     the caller's `lexicon` (WordNet; nullptr = the built-in adjective list).
 // Synthetic goals compare option values only (the names are not part of the match).
 // Thread safety: pure functions.
 #ifndef MEM1_ACTOR_ENVS_WEBSHOP_REWARD_H_
@@ -24,6 +25,7 @@
 #include <vector>
 
 #include "actor/envs/webshop/catalog.h"
+#include "actor/envs/webshop/text_match.h"
 
 namespace mem1::webshop {
 
@@ -47,15 +49,16 @@ struct RewardBreakdown {
   double r_price = 0, w_price = 0;
 };
 
-TypeReward GetTypeReward(const Product& purchased, const Goal& goal);
+TypeReward GetTypeReward(const Product& purchased, const Goal& goal, const NounLexicon* lexicon);
 // Returns r_att; the number of matches in *matches.
 double GetAttributeReward(const Product& purchased, const Goal& goal, int* matches);
 // Fraction of goal options hit (none without goal options); matches in *matches.
 std::optional<double> GetOptionReward(const std::vector<std::string>& purchased_options,
                                       const std::vector<std::string>& goal_options, int* matches);
 // `options`: the selected option per group (group -> value) at purchase time.
+// `lexicon` as for GetTypeReward (not owned; may be nullptr).
 RewardBreakdown GetReward(const Product& purchased, const Goal& goal, double price,
-                          const std::map<std::string, std::string>& options);
+                          const std::map<std::string, std::string>& options, const NounLexicon* lexicon);
 
 }  // namespace mem1::webshop
 

@@ -291,19 +291,14 @@ std::unique_ptr<NounLexicon> NounLexicon::LoadWordNet(const std::string& dir) {
   return lex;
 }
 
-const NounLexicon* NounLexicon::Default() {
-  static const NounLexicon* lex = [] {
-    const char* env = std::getenv("MEM1_WORDNET_DIR");
-    const std::string dir = env != nullptr && *env ? env : "/usr/share/wordnet";
-    auto l = LoadWordNet(dir);
-    if (l == nullptr) {
-      LOG(WARNING) << "WordNet index files not found in " << dir
-                   << " (install wordnet-base or set MEM1_WORDNET_DIR): WebShop's title score uses the built-in "
-                      "adjective list";
-    }
-    return l.release();
-  }();
-  return lex;
+std::unique_ptr<NounLexicon> LoadNounLexicon(const std::string& dir) {
+  auto l = NounLexicon::LoadWordNet(dir);
+  if (l == nullptr) {
+    LOG(WARNING) << "WordNet index files not found in " << dir
+                 << " (install wordnet-base or set env.webshop.wordnet_dir): WebShop's title score uses the built-in "
+                    "adjective list";
+  }
+  return l;
 }
 
 std::string NounLexicon::Lemma(const std::string& w) const {
@@ -332,8 +327,6 @@ bool NounLexicon::IsNoun(const std::string& word) const {
   if (a != adj_.end() || other_.count(w)) return false;
   return true;  // unknown to WordNet: a name (PROPN)
 }
-
-std::vector<std::string> TypeNouns(const std::string& name) { return TypeNouns(name, NounLexicon::Default()); }
 
 std::vector<std::string> TypeNouns(const std::string& name, const NounLexicon* lexicon) {
   static const std::unordered_set<std::string> colors(ColorSet().begin(), ColorSet().end());

@@ -12,12 +12,13 @@
 //     spaCy is not available to C++, so this is the ONE part of the reward that is an
 //     approximation, not a port. Tokens are split like spaCy's tokenizer (alphanumeric runs);
 //     closed-class words, colours and tokens with digits are never nouns; every other word is
-//     looked up in WordNet (Debian's wordnet-base, /usr/share/wordnet, or $MEM1_WORDNET_DIR;
+//     looked up in WordNet (a NounLexicon loaded from Debian's wordnet-base, /usr/share/wordnet,
+//     or config env.webshop.wordnet_dir, and passed in by the caller;
 //     plurals via WordNet's noun exceptions and suffix rules): a noun if WordNet lists it as a
 //     noun that is at least as frequent (tagged senses) as its adjective reading; a word
 //     WordNet only knows as a verb / adjective / adverb is not; a word WordNet does not know
-//     (brands, model names) is a proper noun. Without WordNet files a built-in list of
-//     frequent product-title adjectives is used instead (logged once).
+//     (brands, model names) is a proper noun. Without WordNet files (lexicon nullptr) a built-in
+//     list of frequent product-title adjectives is used instead (LoadNounLexicon warns once).
 // Strings are UTF-8; lengths and LCS are over Unicode code points, as in Python.
 // Thread safety: pure functions.
 #ifndef MEM1_ACTOR_ENVS_WEBSHOP_TEXT_MATCH_H_
@@ -44,15 +45,18 @@ int FuzzTokenSetRatio(const std::string& a, const std::string& b);
 const std::vector<std::string>& ColorSet();
 std::string NormalizeColor(const std::string& s);
 
+// Where Debian's wordnet-base puts WordNet's index files (the default of
+// env.webshop.wordnet_dir).
+inline constexpr char kDefaultWordNetDir[] = "/usr/share/wordnet";
+
 // Noun readings from WordNet's index files. Immutable after loading; shareable by threads.
+// Whoever builds WebShop environments loads one (LoadNounLexicon) and passes it in through
+// WebShopEnvOptions::lexicon; there is no process-wide instance.
 class NounLexicon {
  public:
   // Loads index.noun, index.adj, index.verb, index.adv and noun.exc from `dir`; nullptr when
   // index.noun cannot be read.
   static std::unique_ptr<NounLexicon> LoadWordNet(const std::string& dir);
-  // The process-wide lexicon ($MEM1_WORDNET_DIR, else /usr/share/wordnet), loaded on first
-  // use; nullptr if unavailable.
-  static const NounLexicon* Default();
   // `word` lower-case, one token.
   bool IsNoun(const std::string& word) const;
   size_t size() const { return noun_.size(); }
@@ -64,9 +68,12 @@ class NounLexicon {
   std::unordered_map<std::string, std::string> noun_exc_;
 };
 
+// LoadWordNet(dir), or nullptr with a WARNING that WebShop's title score falls back to the
+// built-in adjective list (the documented fallback) when `dir` has no WordNet index files.
+std::unique_ptr<NounLexicon> LoadNounLexicon(const std::string& dir);
+
 // Lower-cased nouns of a product name (see the file comment: approximates spaCy POS tags).
-// `lexicon` nullptr: the built-in adjective list; the one-argument form uses Default().
-std::vector<std::string> TypeNouns(const std::string& name);
+// `lexicon` nullptr: the built-in adjective list.
 std::vector<std::string> TypeNouns(const std::string& name, const NounLexicon* lexicon);
 
 }  // namespace mem1::webshop

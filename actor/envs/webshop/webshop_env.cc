@@ -225,7 +225,7 @@ ActionOutcome WebShopSession::Act(const std::string& raw) {
     }
   } else if (arg == "buy now") {
     o.done = true;
-    o.breakdown = GetReward(*p, goal_, catalog_->PriceOf(p->asin), state_.options);
+    o.breakdown = GetReward(*p, goal_, catalog_->PriceOf(p->asin), state_.options, options_.lexicon);
     o.reward = o.breakdown.total;
     state_.kind = PageKind::kDone;
   } else if (state_.kind == PageKind::kResults) {  // a product link
@@ -311,7 +311,7 @@ StepResult WebShopEnv::Truncate() { return Finish(0.0, false, nullptr); }
 WebShopTaskSource::WebShopTaskSource(const Catalog* catalog, Retriever* search, std::vector<size_t> goal_indices,
                                      bool sequential, uint64_t seed, int64_t count, const WebShopEnvOptions& options)
     : catalog_(catalog), search_(search), goals_(std::move(goal_indices)), sequential_(sequential), rng_(seed),
-      count_(count), options_(options), preset_(GetTagPreset(options.preset).value()) {
+      count_(count), options_(options) {
   CHECK(!goals_.empty()) << "WebShopTaskSource: no goals";
   std::vector<double> w;
   for (size_t g : goals_) w.push_back(std::max(1e-12, catalog_->goals[g].weight));
@@ -324,7 +324,7 @@ std::unique_ptr<Environment> WebShopTaskSource::Next() {
   ++produced_;
   const size_t g = goals_[i];
   return std::make_unique<WebShopEnv>(catalog_, search_, catalog_->goals[g], "webshop-goal-" + std::to_string(g),
-                                      options_, preset_);
+                                      options_, options_.preset);
 }
 
 Status BuildProductIndex(const Catalog& catalog, const std::string& index_dir, bool progress,

@@ -43,7 +43,10 @@ struct WebShopEnvOptions {
   int32_t max_steps = 15;        // actions per episode before it ends unbought (reward 0)
   bool list_actions = true;      // append "Available actions: ..." to each observation
   bool search_anywhere = false;  // true: search[...] is valid on every page (WebShop's text env step())
-  std::string preset = "paper";  // tag preset for the prompt
+  TagPreset preset;              // tag preset of the prompt (default paper)
+  // WordNet nouns for the reward's title score (LoadNounLexicon); nullptr = the built-in
+  // adjective list. Not owned: must outlive every session and environment made with it.
+  const NounLexicon* lexicon = nullptr;
 };
 
 enum class PageKind { kSearch, kResults, kItem, kSubPage, kDone };
@@ -143,7 +146,6 @@ class WebShopTaskSource : public TaskSource {
   std::discrete_distribution<size_t> pick_;
   int64_t count_, produced_ = 0;
   WebShopEnvOptions options_;
-  TagPreset preset_;
 };
 
 // Builds the BM25 product index of `catalog` at `index_dir` (overwritten) and writes a stamp

@@ -2,7 +2,7 @@
 
 namespace mem1::webshop {
 
-WebShopExpertPolicy::WebShopExpertPolicy(const std::string& preset) : preset_(GetTagPreset(preset).value()) {}
+WebShopExpertPolicy::WebShopExpertPolicy(const TagPreset& preset) : preset_(preset) {}
 
 std::optional<ScriptedTurn> WebShopExpertPolicy::Respond(const Environment& env, int, const std::string&) {
   const auto* w = dynamic_cast<const WebShopEnv*>(&env);

@@ -11,7 +11,7 @@ namespace mem1::webshop {
 
 class WebShopExpertPolicy : public ScriptedPolicy {
  public:
-  explicit WebShopExpertPolicy(const std::string& preset = "paper");
+  explicit WebShopExpertPolicy(const TagPreset& preset = TagPreset{});
   // nullopt for non-WebShop environments.
   std::optional<ScriptedTurn> Respond(const Environment& env, int turn, const std::string& last_observation) override;
 

@@ -55,7 +55,7 @@ class RolloutEngineTest : public ::testing::Test {
   static std::vector<proto::Trajectory> Run(Qwen2ForCausalLM m, RolloutOptions o, int episodes,
                                             const ScriptedEnvOptions& env, ScriptedPolicy* teacher = nullptr) {
     RolloutEngine engine(m, tok_, o);
-    ScriptedTaskSource tasks(episodes, env, GetTagPreset(o.preset).value());
+    ScriptedTaskSource tasks(episodes, env, o.tag_preset);
     std::vector<proto::Trajectory> out;
     auto st = engine.Run(&tasks, [&](proto::Trajectory&& t) { out.push_back(std::move(t)); }, teacher);
     EXPECT_TRUE(st.ok()) << st.ToString();
@@ -329,7 +329,7 @@ TEST_F(RolloutEngineTest, WebShopEpisodesReproduceBehaviourLogprobs) {
   IndexBuildReport ir;
   ASSERT_TRUE(webshop::BuildProductIndex(catalog, index, false, &ir).ok());
   auto search = webshop::OpenProductIndex(catalog, index).value();
-  webshop::WebShopExpertPolicy expert("paper");
+  webshop::WebShopExpertPolicy expert(GetTagPreset("paper").value());
   class EveryOther : public ScriptedPolicy {
    public:
     explicit EveryOther(ScriptedPolicy* p) : p_(p) {}

@@ -13,7 +13,89 @@ TEST(ConfigTest, EmptyTextGivesDocumentedDefaults) {
   EXPECT_EQ(c->model.init.num_hidden_layers, 4);
   EXPECT_EQ(c->actor.max_turns, 6);
   EXPECT_DOUBLE_EQ(c->learner.optim.actor_lr, 1e-6);
+  EXPECT_EQ(c->learner.ppo.algorithm, Algorithm::kPpo);
   EXPECT_EQ(c->learner.ppo.algorithm, "ppo");
+  EXPECT_EQ(c->env.name, EnvKind::kQa);
+  EXPECT_EQ(c->learner.backend, CommBackend::kMpi);
+  EXPECT_EQ(c->learner.mode, LearnerMode::kSync);
+  EXPECT_EQ(c->actor.teacher, Teacher::kNone);
+  EXPECT_EQ(c->actor.policy.kind, ContextPolicy::Kind::kMem1);
+  EXPECT_EQ(c->actor.tag_preset.name, "paper");
+  EXPECT_EQ(c->actor.tag_preset.state.open, "<IS>");
+}
+
+TEST(ConfigTest, SettingsWithAVocabularyAreParsedOnceIntoTypes) {
+  auto c = ParseConfig("env:\n  name: webshop\nactor:\n  teacher: expert\n  context_policy: window:512\n"
+                       "  preset: mem1-code\nlearner:\n  mode: async\n  backend: nccl\n  ppo:\n    algorithm: grpo\n",
+                       "a.yaml", {});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->env.name, EnvKind::kWebShop);
+  EXPECT_EQ(c->actor.teacher, Teacher::kExpert);
+  EXPECT_EQ(c->actor.policy.kind, ContextPolicy::Kind::kWindow);
+  EXPECT_EQ(c->actor.policy.window_tokens, 512);
+  EXPECT_EQ(c->actor.tag_preset.name, "mem1-code");
+  EXPECT_EQ(c->actor.tag_preset.ActionTags("search").open, "<search>");
+  EXPECT_EQ(c->learner.mode, LearnerMode::kAsync);
+  EXPECT_EQ(c->learner.backend, CommBackend::kNccl);
+  EXPECT_EQ(c->learner.ppo.algorithm, Algorithm::kGrpo);
+  EXPECT_EQ(c->actor.policy.Name(), "window:512");
+  // Recorded forms are the YAML spellings.
+  const std::string yaml = ConfigToYaml(*c);
+  for (const char* line : {"name: webshop", "teacher: expert", "context_policy: window:512", "preset: mem1-code",
+                           "mode: async", "backend: nccl", "algorithm: grpo"}) {
+    EXPECT_NE(yaml.find(line), std::string::npos) << line << "\n" << yaml;
+  }
+  EXPECT_EQ(ToString(Algorithm::kSft), "sft");
+  EXPECT_EQ(ToString(EnvKind::kWebShop), "webshop");
+  EXPECT_EQ(ToString(CommBackend::kLocal), "local");
+  EXPECT_EQ(ParseCommBackend("nccl").value(), CommBackend::kNccl);
+  EXPECT_FALSE(ParseCommBackend("local").ok());  // a communicator, not a config value
+}
+
+// Regression: a bad value of a typed setting is a one-line INVALID_ARGUMENT at parse time that
+// names the source, the key and the value (a bad tag preset used to abort in constructors).
+TEST(ConfigTest, BadTypedSettingsAreOneLineConfigErrors) {
+  struct Case {
+    const char* yaml;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"actor:\n  preset: papr\n",
+       "a.yaml: actor.preset: unknown tag preset \"papr\" (expected paper or mem1-code)"},
+      {"learner:\n  ppo:\n    algorithm: dpo\n",
+       "a.yaml: learner.ppo.algorithm: expected one of {ppo, grpo, sft}, got \"dpo\""},
+      {"actor:\n  context_policy: window:0\n",
+       "a.yaml: actor.context_policy: context policy \"window:0\" (expected mem1, full or window:K with K >= 1)"},
+      {"actor:\n  context_policy: window:+5\n",
+       "a.yaml: actor.context_policy: context policy \"window:+5\" (expected mem1, full or window:K with K >= 1)"},
+      {"env:\n  name: alfworld\n", "a.yaml: env.name: expected one of {qa, webshop}, got \"alfworld\""},
+      {"learner:\n  backend: gloo\n", "a.yaml: learner.backend: expected one of {mpi, nccl}, got \"gloo\""},
+      {"learner:\n  mode: eager\n", "a.yaml: learner.mode: expected one of {sync, async}, got \"eager\""},
+      {"actor:\n  teacher: human\n", "a.yaml: actor.teacher: expected one of {none, expert}, got \"human\""},
+      {"actor:\n  preset: [paper]\n", "a.yaml: actor.preset: expected a string, got [paper]"},
+  };
+  for (const auto& k : cases) {
+    auto c = ParseConfig(k.yaml, "a.yaml", {});
+    ASSERT_FALSE(c.ok()) << k.yaml;
+    EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(c.status().message(), k.message);
+    EXPECT_EQ(c.status().message().find('\n'), std::string::npos);
+  }
+  auto set = ParseConfig("", "a.yaml", {"actor.preset=mem2"});
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.status().message(), "--set: actor.preset: unknown tag preset \"mem2\" (expected paper or mem1-code)");
+}
+
+TEST(ConfigTest, TypedFieldsRoundTripThroughTheYamlDump) {
+  Mem1Config c;
+  c.actor.policy = ContextPolicy::Parse("full").value();
+  c.actor.tag_preset = GetTagPreset("mem1-code").value();
+  c.learner.ppo.algorithm = Algorithm::kSft;
+  auto back = ParseConfig(ConfigToYaml(c), "dump", {});
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->actor.policy.kind, ContextPolicy::Kind::kFull);
+  EXPECT_EQ(back->actor.tag_preset.name, "mem1-code");
+  EXPECT_EQ(back->learner.ppo.algorithm, Algorithm::kSft);
 }
 
 TEST(ConfigTest, ReadsNestedValues) {

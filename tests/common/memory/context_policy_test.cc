@@ -14,7 +14,9 @@ TEST(ContextPolicyTest, ParsesNamesAndRejectsBadOnes) {
   ASSERT_TRUE(w.ok());
   EXPECT_EQ(w->window_tokens, 256);
   EXPECT_EQ(w->Name(), "window:256");
-  for (const char* bad : {"window:", "window:0", "window:x", "mem2", ""}) {
+  // One grammar (config validation calls Parse): K is [1-9][0-9]* and fits in int64.
+  for (const char* bad : {"window:", "window:0", "window:x", "mem2", "", "window:+5", "window: 5", "window:05",
+                          "window:-3", "window:5x", "window:99999999999999999999"}) {
     auto r = ContextPolicy::Parse(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_NE(r.status().message().find(std::string("\"") + bad + "\""), std::string::npos);

@@ -34,6 +34,21 @@ TEST(TagGrammarTest, Mem1CodePresetUsesThinkSearchInformation) {
   EXPECT_FALSE(GetTagPreset("other").ok());
 }
 
+TEST(TagGrammarTest, DefaultPresetIsPaper) {
+  const TagPreset d, paper = GetTagPreset("paper").value();
+  EXPECT_EQ(d.name, "paper");
+  for (const char* action : {"search", "answer", "webshop"}) {
+    EXPECT_EQ(d.ActionTags(action).open, paper.ActionTags(action).open);
+    EXPECT_EQ(d.ActionTags(action).close, paper.ActionTags(action).close);
+  }
+  EXPECT_EQ(d.ActionTags("search").open, "<query>");
+  EXPECT_EQ(d.state.close, "</IS>");
+  EXPECT_EQ(d.observation.close, "</info>");
+  auto bad = GetTagPreset("papr");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "unknown tag preset \"papr\" (expected paper or mem1-code)");
+}
+
 struct Case {
   const char* text;
   bool limit;

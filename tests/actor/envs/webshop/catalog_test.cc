@@ -20,6 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::kFixtures;
+using testing::SystemLexicon;
 using testing::TempDir;
 
 // --- data loading -------------------------------------------------------------------------
@@ -195,6 +196,7 @@ TEST(WebShopSyntheticTest, DatagenIsDeterministicLoadsCleanlyAndTheExpertBeatsRa
   auto search = OpenProductIndex(c, (a / "index").string());
   ASSERT_TRUE(search.ok());
   WebShopEnvOptions eo;
+  eo.lexicon = SystemLexicon();
   const auto test_goals = SplitGoals(c.goals.size(), Split::kAll);
   std::mt19937_64 rng(3);
   double expert = 0, random = 0;

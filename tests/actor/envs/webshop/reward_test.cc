@@ -13,6 +13,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::kFixtures;
+using testing::SystemLexicon;
 using testing::TempDir;
 
 // --- text matching (values from thefuzz's formulas, worked by hand) -----------------------
@@ -101,13 +102,14 @@ TEST(WebShopTextMatchTest, TypeNounsDropClosedClassAdjectivesAndNumbers) {
   EXPECT_EQ(TypeNouns("Women's Black Leather Boots", nullptr), (std::vector<std::string>{"leather", "boots"}));
   EXPECT_TRUE(TypeNouns("for the and 3 x 24", nullptr).empty());
   // Debian's WordNet (installed by scripts/install-deps.sh).
-  if (NounLexicon::Default() == nullptr) GTEST_SKIP() << "WordNet (wordnet-base) not installed";
-  EXPECT_EQ(TypeNouns("Lumora Natural Shampoo for Dry Hair, 16 Fl Oz"),
+  const NounLexicon* wordnet = SystemLexicon();
+  if (wordnet == nullptr) GTEST_SKIP() << "WordNet (wordnet-base) not installed";
+  EXPECT_EQ(TypeNouns("Lumora Natural Shampoo for Dry Hair, 16 Fl Oz", wordnet),
             (std::vector<std::string>{"lumora", "shampoo", "hair", "fl", "oz"}));
-  EXPECT_EQ(TypeNouns("Women's Black Leather Boots"), (std::vector<std::string>{"women", "leather", "boots"}));
-  EXPECT_EQ(TypeNouns("Kestrel Clip In Hair Extension 3 Pieces, Straight Hair"),
+  EXPECT_EQ(TypeNouns("Women's Black Leather Boots", wordnet), (std::vector<std::string>{"women", "leather", "boots"}));
+  EXPECT_EQ(TypeNouns("Kestrel Clip In Hair Extension 3 Pieces, Straight Hair", wordnet),
             (std::vector<std::string>{"kestrel", "clip", "hair", "extension", "pieces", "hair"}));
-  EXPECT_TRUE(TypeNouns("for the and 3 x 24").empty());
+  EXPECT_TRUE(TypeNouns("for the and 3 x 24", wordnet).empty());
 }
 
 // --- reward (goal.py formulas) ------------------------------------------------------------
@@ -144,7 +146,7 @@ TEST(WebShopRewardTest, ComponentsAndTotalMatchTheFormula) {
   const Goal g = ShampooGoal();
   // 1 of 2 attributes ("paraben free" vs "sulfate free" scores 58; not in title/bullets/description),
   // 2 of 2 options, price ok: (1 + 2 + 1) / (2 + 2 + 1) = 0.8, r_type 1 (same query and name).
-  auto r = GetReward(p, g, 15.0, {{"scent", "lavender"}, {"size", "16 fl oz"}});
+  auto r = GetReward(p, g, 15.0, {{"scent", "lavender"}, {"size", "16 fl oz"}}, SystemLexicon());
   EXPECT_DOUBLE_EQ(r.total, 0.8);
   EXPECT_EQ(r.num_attr_matches, 1);
   EXPECT_DOUBLE_EQ(r.r_att, 0.5);
@@ -157,23 +159,23 @@ TEST(WebShopRewardTest, ComponentsAndTotalMatchTheFormula) {
   EXPECT_DOUBLE_EQ(r.w_option, 0.4);
   EXPECT_DOUBLE_EQ(r.w_price, 0.2);
   // Price above the limit: (1 + 2 + 0) / 5; exactly at the limit counts (<=).
-  EXPECT_DOUBLE_EQ(GetReward(p, g, 20.01, {{"scent", "lavender"}, {"size", "16 fl oz"}}).total, 0.6);
-  EXPECT_DOUBLE_EQ(GetReward(p, g, 20.0, {{"scent", "lavender"}, {"size", "16 fl oz"}}).total, 0.8);
+  EXPECT_DOUBLE_EQ(GetReward(p, g, 20.01, {{"scent", "lavender"}, {"size", "16 fl oz"}}, SystemLexicon()).total, 0.6);
+  EXPECT_DOUBLE_EQ(GetReward(p, g, 20.0, {{"scent", "lavender"}, {"size", "16 fl oz"}}, SystemLexicon()).total, 0.8);
   // No options chosen: (1 + 0 + 1) / 5.
-  EXPECT_DOUBLE_EQ(GetReward(p, g, 15.0, {}).total, 0.4);
+  EXPECT_DOUBLE_EQ(GetReward(p, g, 15.0, {}, SystemLexicon()).total, 0.4);
   // A goal without options: r_option is none and the denominator drops them: (1 + 1) / 3.
   Goal no_opt = g;
   no_opt.goal_options.clear();
-  auto r2 = GetReward(p, no_opt, 15.0, {{"scent", "coconut"}});
+  auto r2 = GetReward(p, no_opt, 15.0, {{"scent", "coconut"}}, SystemLexicon());
   EXPECT_FALSE(r2.r_option.has_value());
   EXPECT_DOUBLE_EQ(r2.total, 2.0 / 3.0);
   // The missing attribute found as a substring of the description (or bullets, or title) counts.
   Product with_desc = p;
   with_desc.description = "A gentle, Paraben Free shampoo.";
-  EXPECT_DOUBLE_EQ(GetReward(with_desc, g, 15.0, {{"scent", "lavender"}, {"size", "16 fl oz"}}).total, 1.0);
+  EXPECT_DOUBLE_EQ(GetReward(with_desc, g, 15.0, {{"scent", "lavender"}, {"size", "16 fl oz"}}, SystemLexicon()).total, 1.0);
   Product with_bullet = p;
   with_bullet.bullet_points = {"Moisturizes", "paraben free formula"};
-  EXPECT_EQ(GetReward(with_bullet, g, 15.0, {}).num_attr_matches, 2);
+  EXPECT_EQ(GetReward(with_bullet, g, 15.0, {}, SystemLexicon()).num_attr_matches, 2);
 }
 
 TEST(WebShopRewardTest, OptionMatchingIsFuzzyWithColorNormalisation) {
@@ -198,42 +200,42 @@ TEST(WebShopRewardTest, TypeRewardThresholds) {
   Product p = Shampoo();
   // Same query: 1.0 even with a low (but > 0.1) title score... title 1/3 here anyway.
   p.name = "Kestrel Conditioner for Curly Hair";
-  auto t = GetTypeReward(p, g);
+  auto t = GetTypeReward(p, g, SystemLexicon());
   EXPECT_TRUE(t.query_match);
   EXPECT_NEAR(t.title_score, 1.0 / 3.0, 1e-12);
   EXPECT_DOUBLE_EQ(t.r_type, 1.0);
   // No query match, >= 2 shared category levels: category match keeps 1.0.
   p.query = "conditioner";
   p.product_category = "Beauty & Personal Care \xE2\x80\xBA Hair Care \xE2\x80\xBA Conditioners";
-  t = GetTypeReward(p, g);
+  t = GetTypeReward(p, g, SystemLexicon());
   EXPECT_TRUE(t.category_match);
   EXPECT_DOUBLE_EQ(t.r_type, 1.0);
   // Only one shared level, title score 1/3 > 0.2: still 1.0.
   p.product_category = "Beauty & Personal Care \xE2\x80\xBA Makeup";
-  EXPECT_FALSE(GetTypeReward(p, g).category_match);
-  EXPECT_DOUBLE_EQ(GetTypeReward(p, g).r_type, 1.0);
+  EXPECT_FALSE(GetTypeReward(p, g, SystemLexicon()).category_match);
+  EXPECT_DOUBLE_EQ(GetTypeReward(p, g, SystemLexicon()).r_type, 1.0);
   // Goal name with 8 nouns, one shared: title 0.125 (in [0.1, 0.2]) and nothing else: 0.5.
   Goal g8 = g;
   g8.name = "alpha bravo charlie delta echo foxtrot golf hotel";
   p.name = "alpha zulu";
-  t = GetTypeReward(p, g8);
+  t = GetTypeReward(p, g8, SystemLexicon());
   EXPECT_DOUBLE_EQ(t.title_score, 0.125);
   EXPECT_DOUBLE_EQ(t.r_type, 0.5);
   // 1 of 11 nouns (0.0909 < 0.1): 0.1, even with a query match.
   Goal g11 = g;
   g11.name = "alpha bravo charlie delta echo foxtrot golf hotel india juliett kilo";
   p.query = g.query;
-  EXPECT_DOUBLE_EQ(GetTypeReward(p, g11).r_type, 0.1);
+  EXPECT_DOUBLE_EQ(GetTypeReward(p, g11, SystemLexicon()).r_type, 0.1);
   // No shared noun: 0 (the whole reward becomes 0).
   p.name = "zulu yankee";
-  EXPECT_DOUBLE_EQ(GetTypeReward(p, g).r_type, 0.0);
-  EXPECT_DOUBLE_EQ(GetReward(p, g, 1.0, {{"scent", "lavender"}}).total, 0.0);
+  EXPECT_DOUBLE_EQ(GetTypeReward(p, g, SystemLexicon()).r_type, 0.0);
+  EXPECT_DOUBLE_EQ(GetReward(p, g, 1.0, {{"scent", "lavender"}}, SystemLexicon()).total, 0.0);
   // A goal name without nouns scores 0.2 (not > 0.2): 0.5 without query/category match.
   Goal g0 = g;
   g0.name = "soft and wavy for you";
   p.query = "other";
-  EXPECT_DOUBLE_EQ(GetTypeReward(p, g0).title_score, 0.2);
-  EXPECT_DOUBLE_EQ(GetTypeReward(p, g0).r_type, 0.5);
+  EXPECT_DOUBLE_EQ(GetTypeReward(p, g0, SystemLexicon()).title_score, 0.2);
+  EXPECT_DOUBLE_EQ(GetTypeReward(p, g0, SystemLexicon()).r_type, 0.5);
 }
 
 }  // namespace

@@ -18,6 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::kFixtures;
+using testing::SystemLexicon;
 using testing::TempDir;
 
 // --- pages and actions --------------------------------------------------------------------
@@ -74,6 +75,7 @@ std::string* WebShopPagesTest::index_dir_ = nullptr;
 
 TEST_F(WebShopPagesTest, EveryPageTypeRendersAsGolden) {
   WebShopEnvOptions o;
+  o.lexicon = SystemLexicon();
   WebShopEnv env(catalog_, search_.get(), goal_, "g", o, GetTagPreset("paper").value());
   ExpectGolden("search", Page(env));
   auto r = env.Step("webshop", "search[Hair Extensions clip in]", 10);

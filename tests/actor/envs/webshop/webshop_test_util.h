@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <string>
 
+#include "actor/envs/webshop/text_match.h"
+
 namespace mem1::webshop::testing {
 
 // WebShop-schema fixture files (tests/fixtures/webshop).
@@ -19,6 +21,13 @@ inline std::filesystem::path TempDir(const std::string& tag) {
   std::filesystem::remove_all(p);
   std::filesystem::create_directories(p);
   return p;
+}
+
+// Debian's WordNet (scripts/install-deps.sh installs wordnet-base), loaded once per test
+// binary; nullptr (the reward's built-in adjective list) when it is not installed.
+inline const NounLexicon* SystemLexicon() {
+  static const NounLexicon* lexicon = LoadNounLexicon(kDefaultWordNetDir).release();
+  return lexicon;
 }
 
 }  // namespace mem1::webshop::testing
