@@ -14,7 +14,6 @@ TEST(ConfigTest, EmptyTextGivesDocumentedDefaults) {
   EXPECT_EQ(c->actor.max_turns, 6);
   EXPECT_DOUBLE_EQ(c->learner.optim.actor_lr, 1e-6);
   EXPECT_EQ(c->learner.ppo.algorithm, Algorithm::kPpo);
-  EXPECT_EQ(c->learner.ppo.algorithm, "ppo");
   EXPECT_EQ(c->env.name, EnvKind::kQa);
   EXPECT_EQ(c->learner.backend, CommBackend::kMpi);
   EXPECT_EQ(c->learner.mode, LearnerMode::kSync);
