@@ -14,12 +14,37 @@ namespace {
 
 constexpr int64_t kCheckpointFormatVersion = 1;
 
+// OK when a checkpoint written for `saved` can be loaded into a model of `mine`; otherwise
+// INVALID_ARGUMENT naming the first field that differs. (Tensor by tensor, a deeper
+// checkpoint would load into a shallower model without any shape mismatch.)
+Status SameModelShape(const Qwen2Config& saved, const Qwen2Config& mine, const std::string& path) {
+  const std::pair<const char*, std::pair<int64_t, int64_t>> fields[] = {
+      {"vocab_size", {saved.vocab_size, mine.vocab_size}},
+      {"hidden_size", {saved.hidden_size, mine.hidden_size}},
+      {"intermediate_size", {saved.intermediate_size, mine.intermediate_size}},
+      {"num_hidden_layers", {saved.num_hidden_layers, mine.num_hidden_layers}},
+      {"num_attention_heads", {saved.num_attention_heads, mine.num_attention_heads}},
+      {"num_key_value_heads", {saved.num_key_value_heads, mine.num_key_value_heads}},
+      {"tie_word_embeddings", {saved.tie_word_embeddings, mine.tie_word_embeddings}},
+  };
+  for (const auto& [name, values] : fields) {
+    if (values.first == values.second) continue;
+    return InvalidArgument(path + ": the checkpoint's model has " + name + " " + std::to_string(values.first) +
+                           ", this model " + std::to_string(values.second) +
+                           " (resume with the model config the run was started with)");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status Trainer::Save(const std::string& path, const std::string& config_yaml) const {
   const std::string tmp = path + ".tmp";
   std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  const auto dir = std::filesystem::path(path).parent_path();
+  if (!dir.empty() && !std::filesystem::create_directories(dir, ec) && ec) {
+    return Internal(dir.string() + ": cannot create the checkpoint directory: " + ec.message());
+  }
   MEM1_ASSIGN_OR_RETURN(auto w, Hdf5Writer::Create(tmp));
   MEM1_RETURN_IF_ERROR(w->SetInt64("format_version", kCheckpointFormatVersion));
   MEM1_RETURN_IF_ERROR(w->SetInt64("step", step_));
@@ -60,6 +85,11 @@ Status Trainer::Load(const std::string& path) {
                            ", this build reads version " + std::to_string(kCheckpointFormatVersion) +
                            " (resume with the mem1 build that wrote it, or start from its exported HF policy)");
   }
+  {
+    MEM1_ASSIGN_OR_RETURN(std::string model_json, r->GetString("model_config"));
+    MEM1_ASSIGN_OR_RETURN(Qwen2Config saved, ParseHfConfig(model_json, path + ": model_config"));
+    MEM1_RETURN_IF_ERROR(SameModelShape(saved, policy_->config(), path));
+  }
   MEM1_ASSIGN_OR_RETURN(int64_t step, r->GetInt64("step"));
   MEM1_ASSIGN_OR_RETURN(int64_t pv, r->GetInt64("policy_version"));
   MEM1_ASSIGN_OR_RETURN(int64_t cursor, r->GetInt64("data_cursor"));
@@ -90,6 +120,17 @@ Status Trainer::Load(const std::string& path) {
       }
     }
   }
+  std::vector<std::vector<float>> loaded_reference;
+  if (reference_) {
+    for (const auto& p : reference_->named_parameters(true)) {
+      std::vector<int64_t> shape;
+      loaded_reference.emplace_back();
+      MEM1_RETURN_IF_ERROR(r->ReadFloats("reference/" + p.key(), &loaded_reference.back(), &shape));
+      if (shape != p.value().sizes().vec()) {
+        return DataLoss(path + ": reference/" + p.key() + " has a different shape than the model");
+      }
+    }
+  }
   std::vector<uint8_t> rng;
   MEM1_RETURN_IF_ERROR(r->ReadBytes("rng/cpu", &rng));
   torch::NoGradGuard g;
@@ -101,11 +142,9 @@ Status Trainer::Load(const std::string& path) {
     p.v.copy_(torch::from_blob(loaded[i][2].data(), shape, torch::kFloat32));
   }
   if (reference_) {
+    size_t i = 0;
     for (auto& p : reference_->named_parameters(true)) {
-      std::vector<float> data;
-      std::vector<int64_t> shape;
-      MEM1_RETURN_IF_ERROR(r->ReadFloats("reference/" + p.key(), &data, &shape));
-      p.value().copy_(torch::from_blob(data.data(), shape, torch::kFloat32));
+      p.value().copy_(torch::from_blob(loaded_reference[i++].data(), p.value().sizes(), torch::kFloat32));
     }
   }
   auto state = torch::from_blob(rng.data(), {static_cast<int64_t>(rng.size())}, torch::kUInt8).clone();

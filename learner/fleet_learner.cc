@@ -64,23 +64,32 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
   const bool is_sft = l.ppo.algorithm == Algorithm::kSft;
   const bool online = l.offline_store.empty();
 
+  // Set-up failures are per rank (files, ports): each part's status is agreed (AgreeOnStatus)
+  // before the next collective, so every rank ends with the failing rank's message instead of
+  // the others waiting in that collective forever.
   // Policy, tokenizer (the vocabulary bounds every received token id), trainer, resume.
-  MEM1_ASSIGN_OR_RETURN(Qwen2ForCausalLM model, LoadOrInitModel(config.model, config.runtime));
+  auto loaded = LoadOrInitModel(config.model, config.runtime);
+  MEM1_RETURN_IF_ERROR(AgreeOnStatus(comm, loaded.ok() ? Status::Ok() : loaded.status()));
+  Qwen2ForCausalLM model = std::move(loaded).value();
   const std::string tok_path = !config.tokenizer.path.empty() ? config.tokenizer.path : config.model.checkpoint;
   const int64_t vocab = model->config().vocab_size;
   Trainer trainer(model, l, comm);
   int64_t cursor = 0;
   if (!resume.empty()) {
-    MEM1_ASSIGN_OR_RETURN(std::string path, LatestCheckpoint(resume));
-    MEM1_RETURN_IF_ERROR(trainer.Load(path));
-    const auto& cursors = trainer.rank_cursors();
-    if (!cursors.empty() && static_cast<int>(cursors.size()) != world) {
-      return InvalidArgument(path + ": written by " + std::to_string(cursors.size()) + " learner ranks, resumed with " +
-                             std::to_string(world) + " (resume with the same number of ranks)");
-    }
-    if (!cursors.empty()) cursor = cursors[rank];
-    LOG(INFO) << "rank " << rank << ": resumed from " << path << " at step " << trainer.step() << ", policy v"
-              << trainer.policy_version() << ", store cursor " << cursor;
+    const Status resumed = [&]() -> Status {
+      MEM1_ASSIGN_OR_RETURN(std::string path, LatestCheckpoint(resume));
+      MEM1_RETURN_IF_ERROR(trainer.Load(path));
+      const auto& cursors = trainer.rank_cursors();
+      if (!cursors.empty() && static_cast<int>(cursors.size()) != world) {
+        return InvalidArgument(path + ": written by " + std::to_string(cursors.size()) + " learner ranks, resumed with " +
+                               std::to_string(world) + " (resume with the same number of ranks)");
+      }
+      if (!cursors.empty()) cursor = cursors[rank];
+      LOG(INFO) << "rank " << rank << ": resumed from " << path << " at step " << trainer.step() << ", policy v"
+                << trainer.policy_version() << ", store cursor " << cursor;
+      return Status::Ok();
+    }();
+    MEM1_RETURN_IF_ERROR(AgreeOnStatus(comm, resumed));
   }
 
   // Data: the live store + intake, or an offline store.
@@ -91,44 +100,48 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
   TrajectorySource* source = nullptr;
   // One incarnation for the whole learner (all ranks): acks from any rank carry the same id.
   const std::string incarnation = comm->AllGatherBytes(Incarnation())[0];
-  if (online) {
-    TrajectoryStoreOptions so;
-    so.shard_records = l.store_shard_records;
-    so.fsync = l.store_fsync;
-    MEM1_ASSIGN_OR_RETURN(auto store, TrajectoryStore::Open(RankStoreDir(run_dir, rank), so, ConfigToYaml(config)));
-    for (const auto& note : store->recovery().notes) LOG(WARNING) << "rank " << rank << " store: " << note;
-    if (cursor > store->size()) {
-      return DataLoss(RankStoreDir(run_dir, rank) + ": the checkpoint has consumed " + std::to_string(cursor) +
-                      " records but the store holds " + std::to_string(store->size()));
+  const Status opened = [&]() -> Status {
+    if (online) {
+      TrajectoryStoreOptions so;
+      so.shard_records = l.store_shard_records;
+      so.fsync = l.store_fsync;
+      MEM1_ASSIGN_OR_RETURN(auto store, TrajectoryStore::Open(RankStoreDir(run_dir, rank), so, ConfigToYaml(config)));
+      for (const auto& note : store->recovery().notes) LOG(WARNING) << "rank " << rank << " store: " << note;
+      if (cursor > store->size()) {
+        return DataLoss(RankStoreDir(run_dir, rank) + ": the checkpoint has consumed " + std::to_string(cursor) +
+                        " records but the store holds " + std::to_string(store->size()));
+      }
+      LOG(INFO) << "rank " << rank << ": store " << RankStoreDir(run_dir, rank) << " holds " << store->size()
+                << " trajectories, " << store->size() - cursor << " not yet trained on";
+      live = std::make_unique<StoreTrajectorySource>(std::move(store), cursor);
+      source = live.get();
+      if (rank == 0) {
+        MEM1_ASSIGN_OR_RETURN(publisher, WeightPublisher::Start(l.publish_endpoint, l.weight_chunk_bytes, 5.0));
+      }
+      TrajectoryIntake::Options io;
+      io.bind_endpoint = RankEndpoint(l.bind_endpoint, rank);
+      io.limits.max_message_bytes = l.max_message_bytes;
+      io.limits.max_trajectory_tokens = l.max_trajectory_tokens;
+      io.limits.max_segments = l.max_segments;
+      io.vocab_size = vocab;
+      io.incarnation = incarnation;
+      io.rank = rank;
+      io.max_backlog = l.max_backlog > 0 ? l.max_backlog : 2 * ((l.global_batch + world - 1) / world);
+      WeightPublisher* pub = publisher.get();
+      MEM1_ASSIGN_OR_RETURN(intake, TrajectoryIntake::Start(io, live.get(), [pub] {
+                              if (pub) pub->RequestRepublish();
+                            }));
+      intake->set_latest_version(trainer.policy_version());
+    } else {
+      MEM1_ASSIGN_OR_RETURN(offline, OfflineStoreSource::Open(l.offline_store, rank, world, l.offline_epochs,
+                                                              config.runtime.seed, cursor));
+      source = offline.get();
+      LOG(INFO) << "rank " << rank << ": offline store " << l.offline_store << ", " << offline->records_per_epoch()
+                << " records per epoch for this rank, " << l.offline_epochs << " epochs";
     }
-    LOG(INFO) << "rank " << rank << ": store " << RankStoreDir(run_dir, rank) << " holds " << store->size()
-              << " trajectories, " << store->size() - cursor << " not yet trained on";
-    live = std::make_unique<StoreTrajectorySource>(std::move(store), cursor);
-    source = live.get();
-    if (rank == 0) {
-      MEM1_ASSIGN_OR_RETURN(publisher, WeightPublisher::Start(l.publish_endpoint, l.weight_chunk_bytes, 5.0));
-    }
-    TrajectoryIntake::Options io;
-    io.bind_endpoint = RankEndpoint(l.bind_endpoint, rank);
-    io.limits.max_message_bytes = l.max_message_bytes;
-    io.limits.max_trajectory_tokens = l.max_trajectory_tokens;
-    io.limits.max_segments = l.max_segments;
-    io.vocab_size = vocab;
-    io.incarnation = incarnation;
-    io.rank = rank;
-    io.max_backlog = l.max_backlog > 0 ? l.max_backlog : 2 * ((l.global_batch + world - 1) / world);
-    WeightPublisher* pub = publisher.get();
-    MEM1_ASSIGN_OR_RETURN(intake, TrajectoryIntake::Start(io, live.get(), [pub] {
-                            if (pub) pub->RequestRepublish();
-                          }));
-    intake->set_latest_version(trainer.policy_version());
-  } else {
-    MEM1_ASSIGN_OR_RETURN(offline, OfflineStoreSource::Open(l.offline_store, rank, world, l.offline_epochs,
-                                                            config.runtime.seed, cursor));
-    source = offline.get();
-    LOG(INFO) << "rank " << rank << ": offline store " << l.offline_store << ", " << offline->records_per_epoch()
-              << " records per epoch for this rank, " << l.offline_epochs << " epochs";
-  }
+    return Status::Ok();
+  }();
+  MEM1_RETURN_IF_ERROR(AgreeOnStatus(comm, opened));
   Status setup;
   // Rendezvous: every rank's advertised endpoint, written by rank 0.
   if (online) {

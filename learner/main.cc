@@ -45,9 +45,9 @@ int main(int argc, char** argv) {
     comm = mem1::MakeLocalCommunicator();
   }
   if (!resume.empty() && std::filesystem::is_directory(resume)) config.run.dir = resume;
-  if (comm->rank() == 0) {
-    if (auto st = mem1::WriteResolvedConfig(config); !st.ok()) return mem1::ReportError(st);
-  }
+  // Rank 0 writes the config; a failure there ends every rank (AgreeOnStatus), not rank 0 alone.
+  const mem1::Status wrote = comm->rank() == 0 ? mem1::WriteResolvedConfig(config) : mem1::Status::Ok();
+  if (auto st = mem1::AgreeOnStatus(comm.get(), wrote); !st.ok()) return mem1::ReportError(st);
   const int threads = mem1::ApplyThreads(config.runtime.threads);
   LOG(INFO) << "mem1_learner rank " << comm->rank() << "/" << comm->world_size() << " (" << comm->name() << "), "
             << threads << " threads, " << mem1::ToString(config.learner.ppo.algorithm) << " ("

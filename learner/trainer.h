@@ -82,8 +82,10 @@ class Trainer {
   // Learner checkpoint (HDF5): weights, AdamW moments, step, policy version, data cursor,
   // RNG state, format version and the run's config. Written to `path`.tmp, fsynced, renamed.
   [[nodiscard]] Status Save(const std::string& path, const std::string& config_yaml) const;
-  // Restores everything Save wrote. DATA_LOSS on a corrupt file or shape mismatch (names the
-  // tensor); INVALID_ARGUMENT on a format version mismatch (says which versions).
+  // Restores everything Save wrote, or nothing (all of it is read and checked first).
+  // DATA_LOSS on a corrupt file or tensor shape mismatch (names the tensor); INVALID_ARGUMENT
+  // on a format version mismatch (says which versions) or a checkpoint of another model shape
+  // (names the config field).
   [[nodiscard]] Status Load(const std::string& path);
 
  private:

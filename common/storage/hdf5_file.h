@@ -1,7 +1,8 @@
 // Minimal HDF5 reading/writing for learner checkpoints (and later the trajectory store).
 // HDF5 types stay in the .cc. Dataset names may contain '/' (intermediate groups are created).
 // Errors: NOT_FOUND (missing file/dataset/attribute), DATA_LOSS (unreadable file, wrong type
-// or shape), INTERNAL (HDF5 failure). Thread safety: one thread per object (HDF5 serial build).
+// or shape, a checksum mismatch), INTERNAL (HDF5 failure). Arrays are written chunked with a
+// Fletcher-32 checksum per chunk, so damaged data is an error on read, not wrong numbers. Thread safety: one thread per object (HDF5 serial build).
 #ifndef MEM1_COMMON_STORAGE_HDF5_FILE_H_
 #define MEM1_COMMON_STORAGE_HDF5_FILE_H_
 

@@ -2,7 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <unistd.h>
 
@@ -154,15 +157,18 @@ TEST(TrainerTest, ResumeFromCheckpointIsBitExact) {
     ASSERT_TRUE(resumed.Load(*latest).ok());
     EXPECT_EQ(resumed.step(), 3);
     EXPECT_EQ(resumed.data_cursor(), 3);  // no task replayed or skipped
-    while (resumed.step() < 6) {
-      ASSERT_TRUE(resumed.Step(batch_for(resumed.data_cursor(), resumed.policy_version())).ok());
+    // The schedule continues where it stopped: steps 3, 4, 5 of the cosine over total_steps
+    // 10 (no warm-up, floor 0.1), not steps 0, 1, 2 again.
+    for (int s = 3; s < 6; ++s) {
+      auto st = resumed.Step(batch_for(resumed.data_cursor(), resumed.policy_version()));
+      ASSERT_TRUE(st.ok()) << st.status().ToString();
+      EXPECT_NEAR(st->lr, 1e-3 * (0.1 + 0.9 * 0.5 * (1 + std::cos(M_PI * s / 10.0))), 1e-15) << algorithm << " step " << s;
+      EXPECT_EQ(st->step, s + 1);
       resumed.set_data_cursor(resumed.data_cursor() + 1);
     }
-    EXPECT_EQ(resumed.step(), straight.step());  // the step counter advanced once per step
     EXPECT_EQ(resumed.policy_version(), straight.policy_version());
     auto a = Params(straight), b = Params(resumed);
     for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << algorithm << " param " << i;
-    EXPECT_DOUBLE_EQ(resumed.LearningRate(5, 1.0), straight.LearningRate(5, 1.0));
     fs::remove_all(dir);
   }
 }
@@ -182,6 +188,159 @@ TEST(TrainerTest, CorruptOrMismatchedCheckpointsAreClearErrors) {
   EXPECT_EQ(missing.code(), StatusCode::kNotFound);
   EXPECT_FALSE(LatestCheckpoint(dir.string()).ok());
   fs::remove_all(dir);
+}
+
+Qwen2ForCausalLM ModelOf(const Qwen2Config& c, uint64_t seed) {
+  Qwen2ForCausalLM m(c);
+  m->InitWeights(seed, 0.2);
+  return m;
+}
+
+// A checkpoint only loads into the model shape it was written from. Any other shape is a
+// clear error naming the file (and the tensor or config field that differs), never a crash,
+// and the trainer keeps its own weights and step.
+TEST(TrainerTest, CheckpointOfAnotherModelShapeIsAClearErrorAndLoadsNothing) {
+  const fs::path dir = fs::temp_directory_path() / ("mem1_shape_ckpt_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  auto comm = MakeLocalCommunicator();
+  const auto base = mem1::testing::TinyConfig();
+  auto edited = [&](auto edit) {
+    Qwen2Config c = base;
+    edit(c);
+    return c;
+  };
+  const Qwen2Config deeper = edited([](Qwen2Config& c) { c.num_hidden_layers = 3; });
+  const std::string small_ckpt = (dir / "small.h5").string(), deep_ckpt = (dir / "deep.h5").string();
+  {
+    Trainer small(TinyModel(1), Options("ppo"), comm.get());
+    ASSERT_TRUE(small.Step(SyntheticBatch(1, 4, 97, 0)).ok());
+    ASSERT_TRUE(small.Save(small_ckpt, "").ok());
+    Trainer deep(ModelOf(deeper, 2), Options("ppo"), comm.get());
+    ASSERT_TRUE(deep.Save(deep_ckpt, "").ok());
+  }
+  struct Case {
+    std::string what, checkpoint;
+    Qwen2Config model;
+    std::string names;  // a tensor or field the message must name
+  };
+  const std::vector<Case> cases = {
+      {"wider MLP", small_ckpt, edited([](Qwen2Config& c) { c.intermediate_size = 64; }), "intermediate_size"},
+      {"larger vocabulary", small_ckpt, edited([](Qwen2Config& c) { c.vocab_size = 101; }), "vocab_size"},
+      {"one layer more", small_ckpt, deeper, "num_hidden_layers"},
+      {"untied lm_head", small_ckpt, edited([](Qwen2Config& c) { c.tie_word_embeddings = false; }), "tie_word_embeddings"},
+      // Every tensor of the smaller model exists in the deeper checkpoint with the same shape:
+      // loading it would silently drop a layer.
+      {"one layer fewer", deep_ckpt, base, "num_hidden_layers"},
+  };
+  for (const auto& c : cases) {
+    Trainer other(ModelOf(c.model, 3), Options("ppo"), comm.get());
+    const auto before = Params(other);
+    Status st;
+    ASSERT_NO_THROW(st = other.Load(c.checkpoint)) << c.what;
+    ASSERT_FALSE(st.ok()) << c.what;
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument) << c.what << ": " << st.ToString();
+    EXPECT_NE(st.message().find(c.checkpoint), std::string::npos) << c.what << ": " << st.message();
+    EXPECT_NE(st.message().find(c.names), std::string::npos) << c.what << ": " << st.message();
+    EXPECT_EQ(other.step(), 0) << c.what;
+    const auto after = Params(other);
+    for (size_t i = 0; i < before.size(); ++i) EXPECT_TRUE(torch::equal(before[i], after[i])) << c.what << " param " << i;
+  }
+  // The same shape loads (the check is not too strict).
+  Trainer same(TinyModel(5), Options("ppo"), comm.get());
+  ASSERT_TRUE(same.Load(small_ckpt).ok());
+  EXPECT_EQ(same.step(), 1);
+  fs::remove_all(dir);
+}
+
+// A checkpoint without the reference policy (written by SFT) loaded into a PPO trainer, which
+// keeps one: an error naming the missing tensor, and nothing of the file is applied.
+TEST(TrainerTest, CheckpointMissingTheReferencePolicyLoadsNothing) {
+  const fs::path dir = fs::temp_directory_path() / ("mem1_ref_ckpt_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  auto comm = MakeLocalCommunicator();
+  const std::string path = (dir / "sft.h5").string();
+  {
+    Trainer sft(TinyModel(1), Options("sft"), comm.get());
+    ASSERT_TRUE(sft.Step(SyntheticBatch(1, 4, 97, 0)).ok());
+    ASSERT_TRUE(sft.Save(path, "").ok());
+  }
+  Trainer ppo(TinyModel(2), Options("ppo"), comm.get());
+  const auto before = Params(ppo);
+  auto st = ppo.Load(path);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("reference/"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find(path), std::string::npos) << st.message();
+  EXPECT_EQ(ppo.step(), 0);
+  const auto after = Params(ppo);
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_TRUE(torch::equal(before[i], after[i])) << "param " << i;
+  fs::remove_all(dir);
+}
+
+// Resume takes the newest checkpoint (LatestCheckpoint, then Load: what `--resume` does).
+// A half-written save never counts (it is a .tmp until renamed). A newest checkpoint that is
+// damaged afterwards (truncated; a stretch of the file overwritten; or only the bytes of one
+// weight tensor flipped, no HDF5 structure touched) fails the resume with an error naming it,
+// before anything is applied (never wrong weights); the older good checkpoint still restores
+// its step exactly.
+TEST(TrainerTest, CorruptNewestCheckpointFailsTheResumeClearlyAndTheOlderOneStillLoads) {
+  auto comm = MakeLocalCommunicator();
+  for (const char* damage : {"truncated", "overwritten", "tensor bytes flipped"}) {
+    const fs::path dir = fs::temp_directory_path() / ("mem1_corrupt_ckpt_" + std::to_string(::getpid()) + damage);
+    fs::remove_all(dir);
+    std::vector<torch::Tensor> at_step2;
+    std::string embed_bytes;  // the first 256 bytes of the step-4 embedding weights
+    {
+      Trainer t(TinyModel(11), Options("ppo"), comm.get());
+      for (int s = 0; s < 2; ++s) ASSERT_TRUE(t.Step(SyntheticBatch(10 + 4 * s, 4, 97, t.policy_version())).ok());
+      ASSERT_TRUE(t.Save(CheckpointPath(dir.string(), 2), "").ok());
+      at_step2 = Params(t);
+      for (int s = 2; s < 4; ++s) ASSERT_TRUE(t.Step(SyntheticBatch(10 + 4 * s, 4, 97, t.policy_version())).ok());
+      ASSERT_TRUE(t.Save(CheckpointPath(dir.string(), 4), "").ok());
+      auto w = t.policy()->model->embed_tokens->weight.detach().contiguous();
+      embed_bytes.assign(reinterpret_cast<const char*>(w.data_ptr<float>()), 256);
+    }
+    // A save that died before its rename: ignored.
+    std::ofstream(CheckpointPath(dir.string(), 6) + ".tmp") << "half a checkpoint";
+    const std::string newest = CheckpointPath(dir.string(), 4);
+    const auto size = fs::file_size(newest);
+    if (std::string(damage) == "truncated") {
+      fs::resize_file(newest, size / 3);
+    } else if (std::string(damage) == "tensor bytes flipped") {
+      std::string bytes;
+      {
+        std::ifstream in(newest, std::ios::binary);
+        bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+      }
+      const size_t at = bytes.find(embed_bytes);
+      ASSERT_NE(at, std::string::npos) << "params/model.embed_tokens.weight is not stored as raw floats";
+      for (size_t i = at; i < at + embed_bytes.size(); ++i) bytes[i] = static_cast<char>(bytes[i] ^ 0x40);
+      std::ofstream(newest, std::ios::binary | std::ios::trunc) << bytes;
+    } else {
+      // Overwrite a stretch in the middle, where the tensors are (HDF5 keeps metadata at both ends).
+      std::fstream f(newest, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(static_cast<std::streamoff>(size / 2));
+      const std::string junk(4096, '\x5a');
+      f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+    }
+    auto latest = LatestCheckpoint(dir.string());
+    ASSERT_TRUE(latest.ok()) << latest.status().ToString();
+    EXPECT_EQ(*latest, newest) << damage;
+    Trainer resumed(TinyModel(77), Options("ppo"), comm.get());
+    const auto before = Params(resumed);
+    Status st;
+    ASSERT_NO_THROW(st = resumed.Load(*latest)) << damage;
+    EXPECT_FALSE(st.ok()) << damage << ": a damaged checkpoint loaded";
+    EXPECT_NE(st.message().find(newest), std::string::npos) << damage << ": " << st.message();
+    EXPECT_EQ(resumed.step(), 0) << damage;
+    const auto after = Params(resumed);
+    for (size_t i = 0; i < before.size(); ++i) EXPECT_TRUE(torch::equal(before[i], after[i])) << damage << " param " << i;
+    // The older checkpoint is intact and restores step 2 exactly.
+    ASSERT_TRUE(resumed.Load(CheckpointPath(dir.string(), 2)).ok()) << damage;
+    EXPECT_EQ(resumed.step(), 2);
+    const auto restored = Params(resumed);
+    for (size_t i = 0; i < at_step2.size(); ++i) EXPECT_TRUE(torch::equal(at_step2[i], restored[i])) << damage << " param " << i;
+    fs::remove_all(dir);
+  }
 }
 
 TEST(TrainerTest, StaleTrajectoriesAreDroppedAndCountedWithinLagUseBehaviourLogprobs) {

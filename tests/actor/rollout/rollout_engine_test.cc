@@ -223,6 +223,7 @@ TEST_F(RolloutEngineTest, StateCapForcesTheClosingTag) {
   o.sampling.greedy = true;
   auto m = Model(4);
   auto trajs = Run(m, o, 2, ScriptedEnvOptions{}, &teacher);
+  ASSERT_EQ(trajs.size(), 2u);  // the checks below loop over what came back
   const auto close = tok_->Encode("</IS>");
   int forced_segments = 0, capped_turns = 0;
   int64_t scored = 0;
@@ -281,6 +282,7 @@ TEST_F(RolloutEngineTest, MalformedOutputIsFedBackOrEndsTheEpisodeByConfig) {
   o.max_new_tokens_per_turn = 6;
   o.sampling.greedy = true;
   auto kept = Run(Model(6), o, 2, ScriptedEnvOptions{});  // random model: every turn malformed
+  ASSERT_EQ(kept.size(), 2u);
   for (const auto& t : kept) {
     EXPECT_EQ(t.metrics().turns(), 3);
     EXPECT_EQ(t.format_errors_size(), 3);
@@ -288,6 +290,7 @@ TEST_F(RolloutEngineTest, MalformedOutputIsFedBackOrEndsTheEpisodeByConfig) {
   }
   o.end_on_format_error = true;
   auto ended = Run(Model(6), o, 2, ScriptedEnvOptions{});
+  ASSERT_EQ(ended.size(), 2u);
   for (const auto& t : ended) {
     EXPECT_EQ(t.metrics().turns(), 1);
     EXPECT_EQ(t.reward(), 0.0);
@@ -295,6 +298,8 @@ TEST_F(RolloutEngineTest, MalformedOutputIsFedBackOrEndsTheEpisodeByConfig) {
   }
 }
 
+// Reusing the prompt's KV entries (instead of recomputing them) must not change a single
+// generated token, and the recorded behaviour log-probs agree to fp32 summation order.
 TEST_F(RolloutEngineTest, PromptKvReuseDoesNotChangeResults) {
   auto run = [&](bool reuse) {
     RolloutOptions o;
@@ -304,16 +309,38 @@ TEST_F(RolloutEngineTest, PromptKvReuseDoesNotChangeResults) {
     o.reuse_prompt_kv = reuse;
     o.sampling.greedy = true;
     Mixed mixed;
-    return Run(Model(7), o, 3, ScriptedEnvOptions{}, &mixed);
+    std::map<std::string, proto::Trajectory> by_task;
+    for (auto& t : Run(Model(7), o, 3, ScriptedEnvOptions{}, &mixed)) by_task[t.task_id()] = std::move(t);
+    return by_task;
   };
   auto a = run(true), b = run(false);
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    ASSERT_EQ(a[i].segments_size(), b[i].segments_size());
-    for (int s = 0; s < a[i].segments_size(); ++s) {
-      EXPECT_EQ(a[i].segments(s).token_ids_size(), b[i].segments(s).token_ids_size());
+  ASSERT_EQ(a.size(), 3u);  // every episode came back, once (distinct task ids)
+  ASSERT_EQ(b.size(), 3u);
+  int64_t compared_logprobs = 0;
+  for (const auto& [task, ta] : a) {
+    ASSERT_EQ(b.count(task), 1u) << task;
+    const auto& tb = b.at(task);
+    ASSERT_EQ(ta.segments_size(), tb.segments_size()) << task;
+    for (int s = 0; s < ta.segments_size(); ++s) {
+      const auto& sa = ta.segments(s);
+      const auto& sb = tb.segments(s);
+      EXPECT_EQ(sa.role(), sb.role()) << task << " segment " << s;
+      EXPECT_EQ(std::vector<int>(sa.token_ids().begin(), sa.token_ids().end()),
+                std::vector<int>(sb.token_ids().begin(), sb.token_ids().end()))
+          << task << " segment " << s;
+      EXPECT_EQ(std::vector<int>(sa.position_ids().begin(), sa.position_ids().end()),
+                std::vector<int>(sb.position_ids().begin(), sb.position_ids().end()))
+          << task << " segment " << s;
+      ASSERT_EQ(sa.behaviour_logprobs_size(), sb.behaviour_logprobs_size()) << task << " segment " << s;
+      for (int i = 0; i < sa.behaviour_logprobs_size(); ++i) {
+        EXPECT_NEAR(sa.behaviour_logprobs(i), sb.behaviour_logprobs(i), 1e-4) << task << " segment " << s << " token " << i;
+        ++compared_logprobs;
+      }
     }
+    EXPECT_EQ(ta.reward(), tb.reward()) << task;
+    EXPECT_EQ(ta.metrics().peak_tokens(), tb.metrics().peak_tokens()) << task;
   }
+  EXPECT_GT(compared_logprobs, 10);  // sampled (non-teacher) turns were compared
 }
 
 // WebShop through the engine: expert turns (and sampled turns in between) on the real-format

@@ -120,7 +120,7 @@ TEST(HfBpeTokenizerTest, OutOfRangeIdsDecodeToReplacementChar) {
 // and cross-checked by hand for "Hello, world!" = [9707, 11, 1879, 0].
 TEST(QwenTokenizerTest, MatchesReferenceIds) {
   const std::string path = std::string(MEM1_TEST_DATA_DIR) + "/qwen3/tokenizer.json";
-  if (!fs::exists(path)) GTEST_SKIP() << "Qwen tokenizer.json not available (npm offline?): " << path;
+  if (!fs::exists(path)) GTEST_SKIP() << "skipped: Qwen tokenizer.json not available (fetch_qwen_tokenizer skipped: npm offline?): " << path;
   auto tok = LoadTokenizer(path);
   ASSERT_TRUE(tok.ok()) << tok.status().ToString();
   const std::vector<std::pair<std::string, std::vector<int32_t>>> cases = {
