@@ -23,7 +23,11 @@ class Communicator {
   virtual int rank() const = 0;
   virtual int world_size() const = 0;
   // In-place elementwise sum over ranks of a contiguous float32 or float64 tensor (device per
-  // backend: CPU for MPI, CUDA for NCCL).
+  // backend: CPU for MPI, CUDA for NCCL). No status by design: a failure of the collective
+  // itself (a dead peer, a broken link) leaves no consistent world to agree in, so it aborts
+  // the whole job (MPI_ERRORS_ARE_FATAL; NCCL errors are CHECKed) with the rank and the cause
+  // in the message. Everything that can fail on one rank BEFORE a collective (I/O, data,
+  // libtorch) is agreed with AgreeOnStatus below instead.
   virtual void AllReduceSum(torch::Tensor& buffer) = 0;
   // Every rank's `mine`, in rank order, on every rank (host memory; used for trajectories).
   virtual std::vector<std::string> AllGatherBytes(const std::string& mine) = 0;
