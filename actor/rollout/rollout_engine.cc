@@ -48,14 +48,13 @@ struct RolloutEngine::Impl {
   Qwen2ForCausalLM model;
   const Tokenizer* tok;
   RolloutOptions opt;
-  TagPreset preset;
   Sampler sampler;
   std::unique_ptr<KvCache> cache;
   std::vector<Slot> slots;
   uint64_t next_episode = 0;
   torch::Device device = torch::kCPU;
   Impl(Qwen2ForCausalLM m, const Tokenizer* t, const RolloutOptions& o)
-      : model(std::move(m)), tok(t), opt(o), preset(o.tag_preset), sampler(o.sampling) {}
+      : model(std::move(m)), tok(t), opt(o), sampler(o.sampling) {}
 
   // What one Run() call works with.
   struct RunState {
@@ -145,7 +144,7 @@ Status RolloutEngine::Impl::StartEpisode(int64_t index, std::unique_ptr<Environm
   s.active = true;
   s.env = std::move(env);
   s.actions = s.env->Actions();
-  for (const auto& a : s.actions) s.stop_tags.push_back(preset.ActionTags(a.name).close);
+  for (const auto& a : s.actions) s.stop_tags.push_back(opt.tag_preset.ActionTags(a.name).close);
   s.t_start = MonotonicSeconds();
   s.prompt = tok->Encode(s.env->Prompt());
   const int64_t P = static_cast<int64_t>(s.prompt.size());
@@ -200,7 +199,7 @@ void RolloutEngine::Impl::EndTurn(int64_t index, bool hit_limit) {
   const int64_t l = static_cast<int64_t>(s.gen.size());
   s.acct.AddTurn(s.layout->context_tokens(), l);
   s.layout->AddTurn(s.gen, s.gen_lp, s.gen_engine_forced, opt.policy_version, s.turn);
-  const ParsedTurn parsed = ParseTurn(s.gen_text, preset, s.actions, hit_limit);
+  const ParsedTurn parsed = ParseTurn(s.gen_text, opt.tag_preset, s.actions, hit_limit);
   const int turns_left = opt.max_turns - (s.turn + 1);
   StepResult step;
   bool format_end = false;
@@ -226,7 +225,7 @@ void RolloutEngine::Impl::EndTurn(int64_t index, bool hit_limit) {
     FinishEpisode(index, s.env->Truncate(), /*truncated=*/true);
     return;
   }
-  const std::string wrapped = WrapObservation(preset, step.observation);
+  const std::string wrapped = WrapObservation(opt.tag_preset, step.observation);
   const TrajectoryLayout::NextContext next = s.layout->Observe(tok->Encode(wrapped), s.turn);
   s.last_observation = step.observation;
   s.pending.clear();
@@ -256,9 +255,9 @@ void RolloutEngine::Impl::AppendToken(int64_t index, int32_t token, float logpro
   s.gen_engine_forced.push_back(engine_forced ? 1 : 0);
   s.gen_text += tok->Decode({token});
   const int64_t n = static_cast<int64_t>(s.gen.size());
-  if (s.state_open_at < 0 && s.gen_text.find(preset.state.open) != std::string::npos) s.state_open_at = n;
+  if (s.state_open_at < 0 && s.gen_text.find(opt.tag_preset.state.open) != std::string::npos) s.state_open_at = n;
   if (s.state_open_at >= 0 && !s.state_closed &&
-      s.gen_text.find(preset.state.close, s.gen_text.find(preset.state.open)) != std::string::npos) {
+      s.gen_text.find(opt.tag_preset.state.close, s.gen_text.find(opt.tag_preset.state.open)) != std::string::npos) {
     s.state_closed = true;
   }
   bool stop = (token == run.eos) || (s.teacher_turn && s.forced.empty());
@@ -267,7 +266,7 @@ void RolloutEngine::Impl::AppendToken(int64_t index, int32_t token, float logpro
   if (n >= opt.max_new_tokens_per_turn) { EndTurn(index, true); return; }
   if (opt.max_state_tokens > 0 && s.forced.empty() && s.state_open_at >= 0 && !s.state_closed &&
       n - s.state_open_at >= opt.max_state_tokens) {
-    const auto close = tok->Encode(preset.state.close);
+    const auto close = tok->Encode(opt.tag_preset.state.close);
     s.forced.assign(close.begin(), close.end());
     s.forced_is_model = false;
   }
@@ -370,11 +369,7 @@ Status RolloutEngine::Run(TaskSource* tasks, const std::function<void(proto::Tra
   I.stats = &stats_;
   // Fill every slot, then alternate: prefill whatever context is pending (new prompts, C_t,
   // observations) before decoding, so every slot decodes from a complete context.
-  for (int64_t i = 0; i < I.opt.batch_size; ++i) {
-    auto env = tasks->Next();
-    if (!env) break;
-    MEM1_RETURN_IF_ERROR(I.StartEpisode(i, std::move(env)));
-  }
+  MEM1_RETURN_IF_ERROR(I.Refill());
   while (true) {
     if (!I.PrefillPending() && !I.DecodeStep()) break;
     MEM1_RETURN_IF_ERROR(I.Refill());
