@@ -44,7 +44,8 @@ TORCH_MODULE(RmsNorm);
 
 // Block-sparse attention plan for ONE sequence: query rows [q_begin, q_end) attend only to
 // the keys in `keys` (sorted positions in the sequence) with an additive `bias` [rows, |keys|].
-// Built from a dense mask by AttentionBlocksFromMask; equal to dense attention under that mask
+// The learner builds it from segment spans (learner/scoring.h AttentionBlocksFromSpans);
+// AttentionBlocksFromMask builds it from a dense mask (reference). Equal to dense attention under that mask
 // but skips fully masked key ranges (a MEM1 turn sees the prompt and its own context copy, not
 // the other turns), which is most of a long stitched trajectory.
 struct AttentionBlock {
@@ -54,7 +55,8 @@ struct AttentionBlock {
 };
 
 // Groups consecutive rows whose visible sets grow by exactly the row itself (the causal
-// continuation of one segment). mask: T*T row-major bytes (1 = visible).
+// continuation of one segment). mask: T*T row-major bytes (1 = visible). The reference the
+// span plan is tested against; T^2 work, not used on the training path.
 std::vector<AttentionBlock> AttentionBlocksFromMask(const uint8_t* mask, int64_t T, torch::Device device);
 
 class Qwen2AttentionImpl : public torch::nn::Module {
