@@ -65,6 +65,10 @@ Status RunActor(const Mem1Config& config, const std::string& actor_id, const std
   RolloutEngine engine(model, tok.get(), ro);
 
   LearnerClientOptions co;
+  MEM1_ASSIGN_OR_RETURN(co.curve, LoadCurveClientOptions(config.security.keys_dir, config.security.actor_key));
+  LOG(INFO) << "actor " << actor_id << ": fleet sockets "
+            << (co.curve.enabled() ? "CURVE (key " + co.curve.client.public_key + ", learner " + co.curve.server_public_key + ")"
+                                   : std::string("plain (no security.keys_dir)"));
   co.actor_id = actor_id;
   co.run_dir = config.run.dir;
   co.learner_endpoints = a.learner_endpoint;
@@ -75,6 +79,8 @@ Status RunActor(const Mem1Config& config, const std::string& actor_id, const std
   co.connect_timeout_s = a.connect_timeout_s;
   co.learner_timeout_s = a.learner_timeout_s;
   co.num_envs = a.num_envs;
+  co.max_weight_versions_in_flight = a.max_weight_versions_in_flight;
+  co.max_weight_version_bytes = a.max_weight_version_bytes;
   if (!a.ack_log.empty()) co.ack_log_path = a.ack_log;
   LearnerClient client(co);
 

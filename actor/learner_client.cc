@@ -135,7 +135,10 @@ void LearnerClient::Loop() {
   const std::string rv_path = RendezvousPath(options_.run_dir);
   std::unique_ptr<LearnerLinks> links;
   std::unique_ptr<WeightSubscriberSocket> sub;
-  WeightAssembler assembler;
+  WeightAssemblerOptions wao;
+  wao.max_versions_in_flight = options_.max_weight_versions_in_flight;
+  wao.max_version_bytes = options_.max_weight_version_bytes;
+  WeightAssembler assembler(wao);
   std::string incarnation, ack_incarnation;
   const double start = MonotonicSeconds();
   double last_heard = start, last_hb = 0, last_rv_check = 0;
@@ -146,15 +149,15 @@ void LearnerClient::Loop() {
   // A new learner incarnation (restart) may be at an OLDER version than weights we hold (it
   // resumed from a checkpoint): forget versions, take whatever it publishes.
   auto forget_versions = [&] {
-    assembler = WeightAssembler();
+    assembler = WeightAssembler(wao);
     ready_weights_.reset();
     stats_.latest_policy_version = -1;
   };
   auto connect = [&](const std::vector<std::string>& eps, const std::string& weights) -> Status {
     links.reset();
     sub.reset();
-    MEM1_ASSIGN_OR_RETURN(links, LearnerLinks::Connect(eps, options_.actor_id));
-    MEM1_ASSIGN_OR_RETURN(sub, WeightSubscriberSocket::Connect(weights));
+    MEM1_ASSIGN_OR_RETURN(links, LearnerLinks::Connect(eps, options_.actor_id, options_.curve));
+    MEM1_ASSIGN_OR_RETURN(sub, WeightSubscriberSocket::Connect(weights, options_.curve));
     std::lock_guard<std::mutex> l(mu_);
     rank_paused_.assign(eps.size(), false);
     for (auto& [id, p] : spool_) p.sent_at = -1;  // re-send everything on the new connection

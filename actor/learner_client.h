@@ -28,6 +28,7 @@
 #include <string>
 #include <thread>
 
+#include "common/transport/curve.h"
 #include "common/transport/weight_chunks.h"
 #include "common/util/status.h"
 #include "proto/mem1.pb.h"
@@ -46,6 +47,9 @@ struct LearnerClientOptions {
   double learner_timeout_s = 600.0;        // give up when the learner is silent this long
   int32_t num_envs = 0;                    // reported in the hello
   std::string ack_log_path;                // "" = off; else one "episode_id rank" line per acked trajectory (audit)
+  CurveClientOptions curve;                // default: plain sockets
+  int32_t max_weight_versions_in_flight = 2;      // incomplete weight versions assembled at once
+  int64_t max_weight_version_bytes = 8LL << 30;   // declared bytes of one version (bigger: refused)
 };
 
 // Counters the actor prints and heartbeats.

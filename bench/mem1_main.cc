@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("mem1 ") + MEM1_GIT_COMMIT);
   mem1::RegisterModelCommands(&app);
   mem1::RegisterTokenizerCommands(&app);
+  mem1::RegisterKeysCommands(&app);
   mem1::RegisterBenchCommands(&app);
   mem1::RegisterQaCommands(&app);
   mem1::RegisterWebShopCommands(&app);

@@ -97,7 +97,7 @@ int RunRolloutBench(const RolloutBenchArgs& a_in) {
   std::cout << std::fixed;
   for (int n : turns) {
     std::map<std::string, Row> rows;
-    for (const std::string policy : {std::string("mem1"), std::string("full"), window}) {
+    for (const std::string& policy : {std::string("mem1"), std::string("full"), window}) {
       Row r = RunOne(model, tok->get(), a, policy, n, 0, true);
       rows[policy] = r;
       std::cout << std::setprecision(1) << "rollout " << std::left << std::setw(10) << policy << std::right

@@ -10,7 +10,7 @@ usage() {
 Usage:
   launch/submit.sh CONFIG --learner-nodes L --gpus-per-node G --actor-nodes A --actors-per-node K
                    [--cpu] [--partition P] [--time T] [--account X] [--run-dir DIR]
-                   [--set key=value ...] [--resume RUN_DIR] [--wait] [--dry-run]
+                   [--set key=value ...] [--resume RUN_DIR] [--insecure] [--wait] [--dry-run]
   launch/submit.sh CONFIG --join RUN_DIR --actor-nodes A --actors-per-node K
                    [--partition P] [--time T] [--account X] [--set key=value ...] [--wait] [--dry-run]
 
@@ -33,6 +33,10 @@ RUN_DIR must be on a file system shared by all nodes.
   --set key=value      config override for learner and actors (repeatable)
   --resume RUN_DIR     continue the run in RUN_DIR: the learner gets --resume RUN_DIR, same run dir
   --join RUN_DIR       actors-only job that joins the learner already using RUN_DIR
+  --insecure           plain ZeroMQ sockets (no CURVE): anyone who reaches the nodes may push
+                       trajectories and read weights. Default: the learner binds every interface
+                       with CURVE keys made by `mem1 keys gen` in RUN_DIR/keys (kept across
+                       --resume and used by --join), unless --set security.keys_dir=DIR names yours
   --wait               sbatch --wait: return when the job ends, with its exit status
   --dry-run            print the rendered job script; submit nothing
   -h, --help           this help
@@ -48,7 +52,7 @@ need_arg() { [ $# -ge 2 ] && [ -n "$2" ] && [ "${2#--}" = "$2" ] || die "$1 need
 pos_int() { [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive integer, got '$2'"; }
 abspath() { case "$1" in /*) echo "$1";; *) echo "$PWD/$1";; esac; }
 
-config="" learner_nodes="" gpus_per_node="" actor_nodes="" actors_per_node="" cpu=0
+config="" learner_nodes="" gpus_per_node="" actor_nodes="" actors_per_node="" cpu=0 insecure=0
 partition="" time_limit="" account="" run_dir="" resume="" join="" dry_run=0 wait=0
 sets=()
 [ $# -gt 0 ] || die "missing CONFIG and options (see --help)"
@@ -70,6 +74,7 @@ while [ $# -gt 0 ]; do
                  case "${2%%=*}" in run.dir) die "use --run-dir (or --resume/--join) instead of --set run.dir";; esac
                  sets+=(--set "$2"); shift 2;;
     --cpu)     cpu=1; shift;;
+    --insecure) insecure=1; shift;;
     --dry-run) dry_run=1; shift;;
     --wait)    wait=1; shift;;
     -*) die "unknown option '$1' (see --help)";;
@@ -133,13 +138,43 @@ else
   directives+=("${common[@]}" "--nodes=$actor_nodes" "--ntasks-per-node=$actors_per_node")
 fi
 
+# --- security: CURVE keys unless --insecure (the learner binds every interface) -------------
+user_keys=""
+for s in "${sets[@]}"; do
+  case "$s" in security.keys_dir=*) user_keys="${s#*=}";; security.insecure=true) insecure=1;; esac
+done
+sec_sets=()
+[ "$mode" = train ] && sec_sets+=(--set "learner.bind_endpoint=tcp://*:0" --set "learner.publish_endpoint=tcp://*:0")
+if [ -n "$user_keys" ]; then
+  :  # the user's --set security.keys_dir reaches both commands as it is
+elif [ "$insecure" = 1 ]; then
+  sec_sets+=(--set security.insecure=true)
+  echo "submit.sh: warning: --insecure: plain sockets, no authentication of actors" >&2
+else
+  keys="$run_dir/keys"
+  if [ "$mode" = join ] && [ ! -f "$keys/actor.key" ]; then
+    echo "submit.sh: note: $keys/actor.key not found: the actors connect without CURVE (the learner must be plain too)" >&2
+  else
+    sec_sets+=(--set "security.keys_dir=$keys")
+    if [ "$mode" = train ] && [ ! -f "$keys/learner.key" ]; then
+      if [ "$dry_run" = 1 ]; then
+        echo "submit.sh: note: would make CURVE keys in $keys (mem1 keys gen)" >&2
+      else
+        [ -x "$bin/mem1" ] || die "$bin/mem1 is missing: it makes the CURVE keys (build it, set MEM1_BIN, --set security.keys_dir=DIR, or --insecure)"
+        "$bin/mem1" keys gen --out "$keys" >/dev/null || die "mem1 keys gen --out $keys failed"
+        echo "submit.sh: CURVE keys for this run in $keys (revoke an actor: delete its line in $keys/authorized_keys)" >&2
+      fi
+    fi
+  fi
+fi
+
 # --- commands -----------------------------------------------------------------------------
 if [ "$cpu" = 1 ]; then device_sets=(--set learner.backend=mpi --set runtime.device=cpu)
 else device_sets=(--set learner.backend=nccl --set runtime.device=cuda); fi
 # User --set values come last so they win over ours.
-learner_cmd=("$bin/mem1_learner" --config "$config" --set "run.dir=$run_dir" "${device_sets[@]}" "${sets[@]}")
+learner_cmd=("$bin/mem1_learner" --config "$config" --set "run.dir=$run_dir" "${sec_sets[@]}" "${device_sets[@]}" "${sets[@]}")
 [ -n "$resume" ] && learner_cmd+=(--resume "$resume")
-actor_cmd=("$bin/mem1_actor" --config "$config" --set "run.dir=$run_dir" --set runtime.threads=1 "${sets[@]}")
+actor_cmd=("$bin/mem1_actor" --config "$config" --set "run.dir=$run_dir" --set runtime.threads=1 "${sec_sets[@]}" "${sets[@]}")
 
 render() {
   local line

@@ -15,6 +15,8 @@
 #include "common/model/model_io.h"
 #include "common/model/weight_sync.h"
 #include "common/tokenizer/tokenizer.h"
+#include "common/transport/curve.h"
+#include "common/transport/fleet_channels.h"
 #include "common/transport/rendezvous.h"
 #include "common/util/strings.h"
 #include "learner/trainer.h"
@@ -102,6 +104,35 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
   const std::string incarnation = comm->AllGatherBytes(Incarnation())[0];
   const Status opened = [&]() -> Status {
     if (online) {
+      // Security first: nothing binds a reachable address in the clear unless asked to.
+      MEM1_ASSIGN_OR_RETURN(auto curve, LoadCurveServerOptions(config.security.keys_dir));
+      std::shared_ptr<CurveGate> gate;
+      if (curve.enabled()) {
+        MEM1_ASSIGN_OR_RETURN(gate, CurveGate::Create(curve.authorized_keys));
+        if (rank == 0) {
+          LOG(INFO) << "fleet sockets: CURVE, learner key " << curve.server.public_key << ", actors admitted from "
+                    << curve.authorized_keys;
+        }
+      } else {
+        for (const std::string& ep : {l.bind_endpoint, l.publish_endpoint}) {
+          if (IsLoopbackEndpoint(ep)) continue;
+          if (!config.security.insecure) {
+            return InvalidArgument("learner endpoint " + ep +
+                                   " is reachable from other hosts and no CURVE keys are configured: run `mem1 keys gen "
+                                   "--out DIR` and set security.keys_dir=DIR, bind a loopback address "
+                                   "(tcp://127.0.0.1:0), or pass --insecure (security.insecure=true)");
+          }
+        }
+        if (rank == 0) {
+          const bool loopback = IsLoopbackEndpoint(l.bind_endpoint) && IsLoopbackEndpoint(l.publish_endpoint);
+          if (loopback) {
+            LOG(INFO) << "fleet sockets: plain (no CURVE keys), loopback only";
+          } else {
+            LOG(WARNING) << "fleet sockets: plain (no CURVE keys) on a reachable address (security.insecure): "
+                            "anyone who can reach it may push trajectories and read weights";
+          }
+        }
+      }
       TrajectoryStoreOptions so;
       so.shard_records = l.store_shard_records;
       so.fsync = l.store_fsync;
@@ -116,7 +147,7 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
       live = std::make_unique<StoreTrajectorySource>(std::move(store), cursor);
       source = live.get();
       if (rank == 0) {
-        MEM1_ASSIGN_OR_RETURN(publisher, WeightPublisher::Start(l.publish_endpoint, l.weight_chunk_bytes, 5.0));
+        MEM1_ASSIGN_OR_RETURN(publisher, WeightPublisher::Start(l.publish_endpoint, l.weight_chunk_bytes, 5.0, curve, gate));
       }
       TrajectoryIntake::Options io;
       io.bind_endpoint = RankEndpoint(l.bind_endpoint, rank);
@@ -126,6 +157,9 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
       io.vocab_size = vocab;
       io.incarnation = incarnation;
       io.rank = rank;
+      io.curve = curve;
+      io.gate = gate;
+      io.max_rejections_per_actor = l.max_rejections_per_actor;
       io.max_backlog = l.max_backlog > 0 ? l.max_backlog : 2 * ((l.global_batch + world - 1) / world);
       WeightPublisher* pub = publisher.get();
       MEM1_ASSIGN_OR_RETURN(intake, TrajectoryIntake::Start(io, live.get(), [pub] {
@@ -145,7 +179,9 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
   Status setup;
   // Rendezvous: every rank's advertised endpoint, written by rank 0.
   if (online) {
-    const std::string host = l.advertise_host.empty() ? HostName() : l.advertise_host;
+    const std::string host = !l.advertise_host.empty()          ? l.advertise_host
+                             : IsLoopbackEndpoint(l.bind_endpoint) ? std::string("127.0.0.1")
+                                                                   : HostName();
     const auto eps = comm->AllGatherBytes(AdvertisedEndpoint(intake->endpoint(), host));
     if (rank == 0) {
       Rendezvous rv;
@@ -394,6 +430,7 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
           {"fleet/weight_publish_prepare_s", pub_prep},
           {"train/loss", st.loss},
           {"train/policy_loss", st.policy_loss},
+          {"train/lm_loss", st.lm_loss},
           {"train/value_loss", st.value_loss},
           {"train/entropy", st.entropy},
           {"train/kl", st.kl},
@@ -435,10 +472,15 @@ Status RunFleetLearner(const Mem1Config& config_in, const std::string& resume, C
                       step_seconds);
       } else {
         // Offline data (SFT from a store): no actors, no staleness; what the data and the step did.
+        // The SFT loss shown is the NLL per model token; with the auxiliary LM loss its NLL per
+        // prompt/observation token follows.
+        char lm[64] = "";
+        if (st.lm_tokens > 0) std::snprintf(lm, sizeof(lm), " (lm %.4f on %lld tokens)", st.lm_loss, static_cast<long long>(st.lm_tokens));
         std::snprintf(line, sizeof(line),
-                      "step %lld/%lld | %s loss %.4f | %lld trajectories, %lld loss tokens (%.0f tok/s) | expert "
+                      "step %lld/%lld | %s loss %.4f%s | %lld trajectories, %lld loss tokens (%.0f tok/s) | expert "
                       "reward %.3f | lr %.2e | %.1f s",
-                      static_cast<long long>(st.step), static_cast<long long>(last_step), ToString(l.ppo.algorithm).c_str(), st.loss,
+                      static_cast<long long>(st.step), static_cast<long long>(last_step), ToString(l.ppo.algorithm).c_str(),
+                      l.ppo.algorithm == Algorithm::kSft ? st.policy_loss : st.loss, lm,
                       static_cast<long long>(st.trajectories), static_cast<long long>(st.tokens),
                       st.tokens / std::max(1e-9, step_seconds), g[kReward] / n, st.lr, step_seconds);
       }

@@ -27,9 +27,14 @@ int main(int argc, char** argv) {
   app.add_flag("--dry-run", dry_run, "Validate the config, write it to the run directory, exit");
   app.add_option("--resume", resume, "Run directory (or checkpoint file) to resume from: weights, optimizer, step, store cursors");
   app.add_option("--steps", steps, "Stop after this many steps in this invocation (default: up to learner.total_steps)");
+  bool insecure = false;
+  app.add_flag("--insecure", insecure,
+               "Allow plain (unauthenticated) sockets on a non-loopback address (= --set security.insecure=true); "
+               "prefer `mem1 keys gen` + security.keys_dir");
   CLI11_PARSE(app, argc, argv);
   mem1::Mem1Config config;
   if (!mem1::LoadConfigOrReport(flags, &config)) return 2;
+  if (insecure) config.security.insecure = true;
   // Under mpirun / srun every rank is one process of MPI_COMM_WORLD.
   const bool under_mpi = std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE") || std::getenv("PMIX_RANK");
   std::unique_ptr<mem1::Communicator> comm;

@@ -77,7 +77,19 @@ Result<StepStats> Trainer::Step(const std::vector<proto::Trajectory>& shard) {
   // libtorch failures (out of memory above all) become a status at this boundary, so a caller
   // can retry with a smaller micro_batch_tokens instead of the process aborting.
   try {
-    return StepImpl(shard);
+    StepStats st = StepImpl(shard);
+    nonfinite_streak_ = st.skipped_nonfinite ? nonfinite_streak_ + 1 : 0;
+    if (st.skipped_nonfinite) {
+      // Every rank sees the same all-reduced norm, so every rank decides the same.
+      LOG(WARNING) << "step " << st.step << ": gradient norm is not finite (loss " << st.loss
+                   << "); update skipped, weights unchanged (" << nonfinite_streak_ << " in a row)";
+      if (nonfinite_streak_ >= kMaxNonFiniteSteps) {
+        return DataLoss("training step " + std::to_string(st.step) + ": the gradient norm was NaN/Inf in " +
+                        std::to_string(nonfinite_streak_) + " steps in a row (loss " + std::to_string(st.loss) +
+                        "); weights left as they were. Lower learner.optim.actor_lr or check the data");
+      }
+    }
+    return st;
   } catch (const c10::Error& e) {
     const std::string what = e.what_without_backtrace();
     if (what.find("out of memory") != std::string::npos || what.find("alloc") != std::string::npos) {
@@ -160,6 +172,34 @@ StepStats Trainer::StepImpl(const std::vector<proto::Trajectory>& shard) {
     const float t = mine[i]->sampling_temperature();
     temps.push_back(t > 0 ? t : 1.f);
   }
+  // SFT's auxiliary LM loss: the same sequences with every non-model token that is not the
+  // first of its segment also scored (predicted from the row before it, inside the segment, so
+  // from exactly what the agent saw); lm_model[i] marks which scored tokens are model tokens.
+  const bool with_lm = is_sft && ppo.sft_lm_weight > 0;
+  std::vector<MaskedSequence> lm_seqs;
+  std::vector<const MaskedSequence*> lm_ptrs;
+  std::vector<torch::Tensor> lm_model;
+  double lm_local = 0;
+  if (with_lm) {
+    lm_seqs = seqs;
+    for (auto& q : lm_seqs) {
+      std::vector<float> flag;
+      for (const auto& span : q.segments) {
+        for (int64_t i = span.begin; i < span.end; ++i) {
+          if (i == 0) continue;
+          if (q.loss_mask[i]) {
+            flag.push_back(1.f);
+          } else if (i > span.begin) {
+            q.loss_mask[i] = 1;
+            flag.push_back(0.f);
+            lm_local += 1;
+          }
+        }
+      }
+      lm_model.push_back(torch::tensor(flag, torch::kFloat32).to(policy_->model->embed_tokens->weight.device()));
+    }
+    for (const auto& q : lm_seqs) lm_ptrs.push_back(&q);
+  }
   const auto batches = PackByLength(seq_ptrs, options_.micro_batch_tokens);
   st.micro_batches = batches.size();
   auto subset = [&](const std::vector<size_t>& idx, std::vector<const MaskedSequence*>* s, std::vector<float>* t) {
@@ -236,7 +276,8 @@ StepStats Trainer::StepImpl(const std::vector<proto::Trajectory>& shard) {
     }
     local[2] += n;
   }
-  auto red = torch::tensor(std::vector<double>{local[0], local[1], local[2], gap_local[0], gap_local[1]}, torch::kFloat64);
+  auto red = torch::tensor(std::vector<double>{local[0], local[1], local[2], gap_local[0], gap_local[1], lm_local},
+                           torch::kFloat64);
   comm_->AllReduceSum(red);
   st.logprob_gap_tokens = static_cast<int64_t>(red[4].item<double>());
   st.logprob_gap_mean = st.logprob_gap_tokens > 0 ? red[3].item<double>() / st.logprob_gap_tokens : 0;
@@ -251,6 +292,8 @@ StepStats Trainer::StepImpl(const std::vector<proto::Trajectory>& shard) {
   }
   const double global_tokens = red[2].item<double>();
   st.tokens = static_cast<int64_t>(global_tokens);
+  const double global_lm_tokens = red[5].item<double>();
+  st.lm_tokens = static_cast<int64_t>(global_lm_tokens);
   if (ppo.whiten_advantages && is_ppo && global_tokens > 1) {
     const double mean = red[0].item<double>() / global_tokens;
     const double var = std::max(0.0, red[1].item<double>() / global_tokens - mean * mean);
@@ -260,21 +303,33 @@ StepStats Trainer::StepImpl(const std::vector<proto::Trajectory>& shard) {
   for (auto& p : params_) {
     if (p.tensor.grad().defined()) p.tensor.mutable_grad().zero_();
   }
-  double sums[7] = {0, 0, 0, 0, 0, 0, 0};  // loss, policy, value, entropy, kl, clipped, is_weight
-  const double denom = std::max(1.0, global_tokens);
+  double sums[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // loss, policy, value, entropy, kl, clipped, is_weight, lm
+  // The objective is a per-token mean; with the LM loss, over model tokens + weight x LM tokens.
+  const double model_denom = std::max(1.0, global_tokens);
+  const double denom = with_lm ? std::max(1.0, global_tokens + ppo.sft_lm_weight * global_lm_tokens) : model_denom;
   policy_->train();
   for (const auto& mb : batches) {
     std::vector<const MaskedSequence*> s;
     std::vector<float> t;
     subset(mb, &s, &t);
-    auto sc = ScoreSequences(policy_, s, t, !is_sft && ppo.entropy_coef > 0);
+    TokenScores sc;
+    if (!with_lm) sc = ScoreSequences(policy_, s, t, !is_sft && ppo.entropy_coef > 0);
     auto cat = [&](const std::vector<torch::Tensor>& v) {
       std::vector<torch::Tensor> parts;
       for (size_t i : mb) parts.push_back(v[i]);
       return torch::cat(parts);
     };
     torch::Tensor terms;
-    if (is_sft) {
+    if (with_lm) {
+      std::vector<const MaskedSequence*> ls;
+      for (size_t i : mb) ls.push_back(lm_ptrs[i]);
+      auto lsc = ScoreSequences(policy_, ls, t, false);
+      auto is_model = cat(lm_model);
+      auto nll = -lsc.logp;
+      terms = nll * (is_model + ppo.sft_lm_weight * (1.0 - is_model));
+      sums[1] += (nll * is_model).sum().item<double>();
+      sums[7] += (nll * (1.0 - is_model)).sum().item<double>();
+    } else if (is_sft) {
       terms = -sc.logp;
       sums[1] += terms.sum().item<double>();
     } else {
@@ -309,10 +364,11 @@ StepStats Trainer::StepImpl(const std::vector<proto::Trajectory>& shard) {
     loss.backward();
   }
   // Token means over the global batch.
-  auto stats_t = torch::tensor(std::vector<double>(sums, sums + 7), torch::kFloat64);
+  auto stats_t = torch::tensor(std::vector<double>(sums, sums + 8), torch::kFloat64);
   comm_->AllReduceSum(stats_t);
   st.loss = stats_t[0].item<double>() / denom;
-  st.policy_loss = stats_t[1].item<double>() / denom;
+  st.policy_loss = stats_t[1].item<double>() / model_denom;
+  st.lm_loss = global_lm_tokens > 0 ? stats_t[7].item<double>() / global_lm_tokens : 0;
   st.value_loss = stats_t[2].item<double>() / denom;
   st.entropy = stats_t[3].item<double>() / denom;
   st.kl = stats_t[4].item<double>() / denom;
@@ -354,6 +410,11 @@ void Trainer::OptimizerStep(StepStats* st) {
   std::vector<torch::Tensor> grads;
   for (auto& p : params_) grads.push_back(p.tensor.grad());
   st->grad_norm = GlobalGradNorm(grads);
+  st->lr = LearningRate(step_, o.actor_lr);
+  if (!std::isfinite(st->grad_norm)) {
+    st->skipped_nonfinite = true;
+    return;
+  }
   const double scale = GradClipScale(st->grad_norm, o.grad_clip);
   st->lr = LearningRate(step_, o.actor_lr);
   for (auto& p : params_) {

@@ -41,6 +41,14 @@ struct StepStats {
   double loss = 0, policy_loss = 0, value_loss = 0, entropy = 0, kl = 0;  // token means
   double clip_fraction = 0, is_weight_mean = 0, grad_norm = 0, lr = 0, reward_mean = 0;
   double seconds = 0, allreduce_seconds = 0;
+  // SFT with ppo.sft_lm_weight > 0: NLL per auxiliary LM token (prompt / observation tokens
+  // predicted inside their segment) and their global count; policy_loss stays the NLL per
+  // model token.
+  double lm_loss = 0;
+  int64_t lm_tokens = 0;
+  // The global gradient norm was NaN/Inf: the update was skipped (weights and AdamW state
+  // unchanged). kMaxNonFiniteSteps such steps in a row fail the step with DATA_LOSS.
+  bool skipped_nonfinite = false;
   // |behaviour - learner| log-prob over loss tokens sampled by the current weights (global):
   // ~0 with the exact masked layout; any drift is a bug or a numerics problem.
   double logprob_gap_mean = 0, logprob_gap_max = 0;
@@ -97,7 +105,7 @@ class Trainer {
   };
   StepStats StepImpl(const std::vector<proto::Trajectory>& shard);
   void AllReduceGradients(StepStats* stats);
-  void OptimizerStep(StepStats* stats);
+  void OptimizerStep(StepStats* stats);  // skips the update (stats->skipped_nonfinite) on a NaN/Inf grad norm
 
   Qwen2ForCausalLM policy_;
   Qwen2ForCausalLM reference_{nullptr};
@@ -108,7 +116,10 @@ class Trainer {
   int64_t policy_version_ = 0;
   int64_t data_cursor_ = 0;
   std::vector<int64_t> rank_cursors_;
+  int nonfinite_streak_ = 0;  // consecutive skipped updates
 };
+
+inline constexpr int kMaxNonFiniteSteps = 3;
 
 // Writes the policy of a learner checkpoint as an HF checkpoint (config.json +
 // model.safetensors + value_head.safetensors) in `dtype` ("float32", "bfloat16", "float16").

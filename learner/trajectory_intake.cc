@@ -14,6 +14,8 @@ Result<std::unique_ptr<TrajectoryIntake>> TrajectoryIntake::Start(const Options&
   TrajectoryServer::Options so;
   so.bind_endpoint = options.bind_endpoint;
   so.max_message_bytes = options.limits.max_message_bytes + 4096;
+  so.curve = options.curve;
+  so.gate = options.gate;
   MEM1_ASSIGN_OR_RETURN(in->server_, TrajectoryServer::Bind(so));
   in->endpoint_ = in->server_->endpoint();
   in->thread_ = std::thread([p = in.get()] { p->Loop(); });
@@ -29,7 +31,9 @@ void TrajectoryIntake::Stop() {
 
 IntakeCounters TrajectoryIntake::counters() const {
   std::lock_guard<std::mutex> l(mu_);
-  return counters_;
+  IntakeCounters c = counters_;
+  c.refused_unread = refused_unread_.load();
+  return c;
 }
 
 std::map<std::string, ActorStats> TrajectoryIntake::actors() const {
@@ -71,6 +75,7 @@ void TrajectoryIntake::Loop() {
       for (const auto& p : peers) Reply(p, p, {}, {});
     }
     auto m = server_->Receive(20);
+    refused_unread_ = server_->refused();
     if (!m.ok()) {
       LOG(ERROR) << "rank " << options_.rank << " intake: " << m.status().message();
       continue;
@@ -86,12 +91,24 @@ void TrajectoryIntake::Loop() {
       }
       if (!bad.ok()) {
         int64_t n;
+        bool ban = false;
         {
           std::lock_guard<std::mutex> l(mu_);
-          n = ++actors_[actor].invalid;
+          auto& a = actors_[actor];
+          n = ++a.invalid;
           ++counters_.invalid;
+          if (options_.max_rejections_per_actor > 0 && n >= options_.max_rejections_per_actor && !a.banned) {
+            ban = a.banned = true;
+            ++counters_.banned_actors;
+          }
         }
         if (n <= 5) LOG(WARNING) << "rank " << options_.rank << ": refused a message from actor " << actor << ": " << bad.message();
+        if (ban) {
+          LOG(WARNING) << "rank " << options_.rank << ": actor " << actor << " banned after " << n
+                       << " refused messages (learner.max_rejections_per_actor): its messages are dropped unread"
+                       << (msg.user_id.empty() ? "" : " and its key is refused at reconnect");
+          server_->Ban(msg);
+        }
         // Tell the actor not to re-send it, when we can name the episode.
         proto::Trajectory probe;
         std::vector<uint64_t> rejected;

@@ -32,6 +32,7 @@ namespace mem1 {
 
 struct ActorStats {
   int64_t stored = 0, duplicates = 0, invalid = 0;
+  bool banned = false;  // refused max_rejections_per_actor messages: dropped unread from then on
   int64_t episodes_done = 0, spool_depth = 0, policy_version = -1;
   double episodes_per_second = 0, tokens_per_second = 0, weight_latency_seconds = 0;
   double last_seen = 0;  // monotonic seconds
@@ -39,6 +40,8 @@ struct ActorStats {
 
 struct IntakeCounters {
   int64_t stored = 0, duplicates = 0, invalid = 0, store_errors = 0, unknown_messages = 0;
+  int64_t banned_actors = 0;
+  int64_t refused_unread = 0;  // from banned actors or (CURVE) revoked keys, dropped before decoding
 };
 
 class TrajectoryIntake {
@@ -50,6 +53,9 @@ class TrajectoryIntake {
     std::string incarnation;      // this learner process's id (acks carry it)
     int rank = 0;
     int64_t max_backlog = 0;      // > 0: acks say "pause" while this many records are stored but unread
+    int32_t max_rejections_per_actor = 64;  // > 0: ban an actor after this many invalid messages
+    CurveServerOptions curve;               // default: plain socket
+    std::shared_ptr<CurveGate> gate;        // CURVE: the rank's gate (shared with the weight PUB)
   };
   // Binds the socket (UNAVAILABLE naming the endpoint if it cannot) and starts the thread.
   // `source` must outlive the intake. `on_lagging_actor` (may be empty) is called from the
@@ -83,6 +89,7 @@ class TrajectoryIntake {
   std::atomic<int64_t> latest_version_{0};
   std::atomic<bool> finished_{false};
   std::atomic<bool> stop_{false};
+  std::atomic<int64_t> refused_unread_{0};
   mutable std::mutex mu_;
   std::map<std::string, ActorStats> actors_;
   IntakeCounters counters_;

@@ -7,9 +7,11 @@
 namespace mem1 {
 
 Result<std::unique_ptr<WeightPublisher>> WeightPublisher::Start(const std::string& endpoint, int64_t chunk_bytes,
-                                                                double republish_interval_s) {
+                                                                double republish_interval_s,
+                                                                const CurveServerOptions& curve,
+                                                                std::shared_ptr<CurveGate> gate) {
   std::unique_ptr<WeightPublisher> p(new WeightPublisher());
-  MEM1_ASSIGN_OR_RETURN(p->socket_, WeightPublisherSocket::Bind(endpoint));
+  MEM1_ASSIGN_OR_RETURN(p->socket_, WeightPublisherSocket::Bind(endpoint, curve, std::move(gate)));
   p->endpoint_ = p->socket_->endpoint();
   p->chunk_bytes_ = chunk_bytes;
   p->republish_interval_s_ = republish_interval_s;

@@ -24,8 +24,11 @@ namespace mem1 {
 class WeightPublisher {
  public:
   // Binds `endpoint` (UNAVAILABLE naming it if it cannot) and starts the thread.
+  // CURVE: subscribers are admitted by `gate` (curve.enabled(); null gate = its own).
   [[nodiscard]] static Result<std::unique_ptr<WeightPublisher>> Start(const std::string& endpoint, int64_t chunk_bytes,
-                                                                     double republish_interval_s = 1.0);
+                                                                     double republish_interval_s = 1.0,
+                                                                     const CurveServerOptions& curve = {},
+                                                                     std::shared_ptr<CurveGate> gate = nullptr);
   ~WeightPublisher();
   WeightPublisher(const WeightPublisher&) = delete;
   WeightPublisher& operator=(const WeightPublisher&) = delete;

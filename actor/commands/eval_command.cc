@@ -43,6 +43,12 @@ struct EvalArgs {
   int32_t max_turns = 0, large_from = 8;
   uint64_t seed = 7;
   bool expert = false, quiet = false;
+  // Shortcuts for config keys (empty / negative = the config's value): actor.preset,
+  // env.webshop.wordnet_dir, runtime.threads; WebShop catalog loading.
+  std::string preset, wordnet;
+  int32_t threads = -1;
+  bool synthetic_goals = false;
+  int64_t max_products = -2, catalog_seed = -1;
 };
 
 }  // namespace
@@ -336,6 +342,13 @@ Status RunEvalCommand(const EvalArgs& a, Mem1Config config) {
   }
   const bool qa = config.env.name == EnvKind::kQa;
   if (!a.data.empty()) (qa ? config.env.qa.data_dir : config.env.webshop.data_dir) = a.data;
+  if (!a.preset.empty()) {
+    MEM1_ASSIGN_OR_RETURN(config.actor.tag_preset, GetTagPreset(a.preset));
+  }
+  if (!a.wordnet.empty()) config.env.webshop.wordnet_dir = a.wordnet;
+  if (a.synthetic_goals) config.env.webshop.human_goals = false;
+  if (a.max_products >= -1) config.env.webshop.max_products = a.max_products;
+  if (a.catalog_seed >= 0) config.env.webshop.catalog_seed = a.catalog_seed;
   config.env.qa.split = a.split;
   if (!qa) config.env.webshop.split = a.split;
   config.model.checkpoint = a.checkpoint;
@@ -480,23 +493,29 @@ Status RunEvalCommand(const EvalArgs& a, Mem1Config config) {
 
 }  // namespace
 
-void RegisterEvalCommand(CLI::App* app) {
+void RegisterEvalSubcommand(CLI::App* parent, const std::string& name, const std::string& fixed_env) {
   auto a = std::make_shared<EvalArgs>();
-  auto* ev = app->add_subcommand(
-      "eval", "Evaluate a policy: EM/F1 (QA) or reward/success (WebShop), peak tokens, dependency, time per (policy, N); "
-              "eval.json, eval.md and plots");
+  a->env = fixed_env;
+  auto* ev = parent->add_subcommand(
+      name, fixed_env.empty()
+                ? "Evaluate a policy: EM/F1 (QA) or reward/success (WebShop), peak tokens, dependency, time per (policy, N); "
+                  "eval.json, eval.md and plots"
+                : "Evaluate a policy on " + fixed_env + " (= mem1 eval --env " + fixed_env +
+                      "): reward, success, peak tokens, dependency, time; eval.json, eval.md and plots");
   AddConfigFlags(ev, &a->config);
   ev->add_option("--checkpoint", a->checkpoint, "HF checkpoint directory (e.g. <run>/policy)")->required();
   ev->add_option("--tokenizer", a->tokenizer, "Tokenizer (default: tokenizer.path, else the checkpoint's)");
-  ev->add_option("--env", a->env, "qa | webshop (default: env.name of the config)");
+  if (fixed_env.empty()) ev->add_option("--env", a->env, "qa | webshop (default: env.name of the config)");
   ev->add_option("--data", a->data, "Data directory (default: env.qa.data_dir / env.webshop.data_dir)");
   ev->add_option("--split", a->split, "train | dev | test");
-  ev->add_option("--objectives", a->objectives, "QA: comma-separated objective counts, e.g. 1,2,4,8,16");
+  if (fixed_env != "webshop") ev->add_option("--objectives", a->objectives, "QA: comma-separated objective counts, e.g. 1,2,4,8,16");
   ev->add_option("--policies", a->policies, "Comma-separated context policies: mem1,full,window:K");
   ev->add_option("--tasks,--episodes", a->tasks, "Tasks per (policy, N)")->check(CLI::Range(1, 1 << 20));
-  ev->add_option("--tasks-large", a->tasks_large, "Tasks per cell for N >= --large-from (default: --tasks)")
-      ->check(CLI::Range(1, 1 << 20));
-  ev->add_option("--large-from", a->large_from, "Smallest N that uses --tasks-large");
+  if (fixed_env != "webshop") {
+    ev->add_option("--tasks-large", a->tasks_large, "Tasks per cell for N >= --large-from (default: --tasks)")
+        ->check(CLI::Range(1, 1 << 20));
+    ev->add_option("--large-from", a->large_from, "Smallest N that uses --tasks-large");
+  }
   ev->add_option("--batch", a->batch, "Concurrent episodes")->check(CLI::Range(1, 4096));
   ev->add_option("--max-turns", a->max_turns, "Turn budget (0 = QA: 2N+2; WebShop: env.webshop.max_steps)");
   ev->add_option("--max-new-tokens", a->max_new_tokens, "Max new tokens per turn (0 = actor.max_new_tokens_per_turn)")
@@ -505,15 +524,28 @@ void RegisterEvalCommand(CLI::App* app) {
   ev->add_option("--out", a->out, "Output directory for eval.json, eval.md, episode.txt and the PNG plots");
   ev->add_option("--metrics", a->metrics, "metrics.jsonl (or run dir) of training runs, in order: training-curve plot")
       ->expected(1, 16);
+  ev->add_option("--preset", a->preset, "Tag preset: paper | mem1-code (default: actor.preset)");
+  ev->add_option("--threads", a->threads, "Intra-op threads, 0 = all cores (default: runtime.threads)")->check(CLI::Range(0, 4096));
+  if (fixed_env != "qa") {
+    ev->add_option("--wordnet", a->wordnet, "WebShop: WordNet index files for the reward's title score (default: env.webshop.wordnet_dir)");
+    ev->add_flag("--synthetic-goals", a->synthetic_goals, "WebShop: goals from instructions x options (env.webshop.human_goals=false)");
+    ev->add_option("--max-products", a->max_products, "WebShop: load only the first N products, -1 = all (env.webshop.max_products)")
+        ->check(CLI::Range(int64_t{-1}, int64_t{1} << 40));
+    ev->add_option("--catalog-seed", a->catalog_seed, "WebShop: simulated prices and goal shuffle seed (env.webshop.catalog_seed)")
+        ->check(CLI::Range(int64_t{0}, int64_t{1} << 62));
+  }
   ev->add_flag("--expert", a->expert, "Play the scripted expert instead of the model (upper bound / sanity check)");
   ev->add_flag("--quiet", a->quiet, "No progress bar");
   ev->callback([a] {
     Mem1Config config;
     if (!LoadConfigOrReport(a->config, &config)) throw CLI::RuntimeError(2);
+    if (a->threads >= 0) config.runtime.threads = a->threads;
     ApplyThreads(config.runtime.threads);
     const Status st = RunEvalCommand(*a, config);
     throw CLI::RuntimeError(st.ok() ? 0 : ReportError(st));
   });
 }
+
+void RegisterEvalCommand(CLI::App* app) { RegisterEvalSubcommand(app, "eval", ""); }
 
 }  // namespace mem1

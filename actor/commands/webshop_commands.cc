@@ -1,4 +1,4 @@
-// `mem1 datagen webshop`, `mem1 webshop index | play | eval`.
+// `mem1 datagen webshop`, `mem1 webshop index | play`, and `mem1 webshop eval` (= `mem1 eval --env webshop`).
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -99,14 +99,35 @@ int RunIndex(const DataArgs& a, bool quiet) {
 
 struct PlayArgs {
   DataArgs data;
-  std::string player = "expert", split = "test", wordnet = kDefaultWordNetDir;
-  int64_t episodes = 100;
+  std::string player = "expert", split = "test", wordnet = kDefaultWordNetDir, preset;
+  int64_t episodes = 100, goal = 0;
   int32_t max_steps = 15;
   uint64_t seed = 1;
   bool verbose = false, trace = false;
 };
 
 int RunPlay(const PlayArgs& a) {
+  if (a.player == "human") {
+    // The environment as the agent sees it (the rollout's options): built from the same typed
+    // config as training, with this command's data flags applied.
+    Mem1Config config;
+    config.env.name = EnvKind::kWebShop;
+    auto& w = config.env.webshop;
+    w.data_dir = a.data.data;
+    w.human_goals = !a.data.synthetic_goals;
+    w.max_products = a.data.max_products;
+    w.catalog_seed = static_cast<int64_t>(a.data.seed);
+    w.split = a.split;
+    w.wordnet_dir = a.wordnet;
+    w.max_steps = a.max_steps;
+    if (!a.preset.empty()) {
+      auto p = GetTagPreset(a.preset);
+      if (!p.ok()) return ReportError(p.status());
+      config.actor.tag_preset = p.value();
+    }
+    const Status st = PlayTaskFromConfig(config, a.goal, a.seed, a.max_steps);
+    return st.ok() ? 0 : ReportError(st);
+  }
   Catalog c;
   if (!LoadOrReport(a.data, &c)) return 1;
   auto split = ParseSplit(a.split);
@@ -114,7 +135,7 @@ int RunPlay(const PlayArgs& a) {
   auto search = OpenProductIndex(c, a.data.data + "/index");
   if (!search.ok()) return ReportError(search.status());
   if (a.player != "expert" && a.player != "random") {
-    return ReportError(InvalidArgument("--player: expected expert or random, got \"" + a.player + "\""));
+    return ReportError(InvalidArgument("--player: expected expert, random or human, got \"" + a.player + "\""));
   }
   const auto goals = SplitGoals(c.goals.size(), *split);
   if (goals.empty()) return ReportError(InvalidArgument("split " + a.split + " has no goals"));
@@ -146,74 +167,6 @@ int RunPlay(const PlayArgs& a) {
   return 0;
 }
 
-struct EvalArgs {
-  DataArgs data;
-  std::string checkpoint, tokenizer, split = "test", policies = "mem1,full", preset = "paper", wordnet = kDefaultWordNetDir;
-  int64_t episodes = 16, batch = 8, max_new_tokens = 160;
-  int32_t max_turns = 15, threads = 0;
-  uint64_t seed = 7;
-  bool expert = false;
-};
-
-int RunEval(const EvalArgs& a) {
-  ApplyThreads(a.threads);
-  auto preset = GetTagPreset(a.preset);
-  if (!preset.ok()) return ReportError(InvalidArgument("--preset: " + preset.status().message()));
-  Catalog c;
-  if (!LoadOrReport(a.data, &c)) return 1;
-  auto split = ParseSplit(a.split);
-  if (!split.ok()) return ReportError(split.status());
-  auto search = OpenProductIndex(c, a.data.data + "/index");
-  if (!search.ok()) return ReportError(search.status());
-  auto model = LoadHfModel(a.checkpoint, torch::kCPU, torch::kFloat32);
-  if (!model.ok()) return ReportError(model.status());
-  auto tok = LoadTokenizer(a.tokenizer.empty() ? a.checkpoint : a.tokenizer);
-  if (!tok.ok()) return ReportError(tok.status());
-  const auto goals = SplitGoals(c.goals.size(), *split);
-  if (goals.empty()) return ReportError(InvalidArgument("split " + a.split + " has no goals"));
-  const std::unique_ptr<NounLexicon> lexicon = LoadNounLexicon(a.wordnet);
-  WebShopExpertPolicy expert(*preset);
-  std::printf("webshop eval: %s%s, %s split, %lld goals per policy, greedy, max %d turns\n", a.checkpoint.c_str(),
-              a.expert ? " (scripted expert)" : "", a.split.c_str(), static_cast<long long>(a.episodes), a.max_turns);
-  std::printf("policy        reward  success  bought  peak_tokens  dependency  turns  s/episode  format_err\n");
-  std::stringstream ss(a.policies);
-  for (std::string pol; std::getline(ss, pol, ',');) {
-    auto policy = ContextPolicy::Parse(pol);
-    if (!policy.ok()) return ReportError(policy.status());
-    RolloutOptions o;
-    o.policy = *policy;
-    o.tag_preset = *preset;
-    o.batch_size = a.batch;
-    o.max_turns = a.max_turns;
-    o.max_new_tokens_per_turn = a.max_new_tokens;
-    o.slot_capacity = 32768;
-    o.sampling.greedy = true;
-    RolloutEngine engine(*model, tok->get(), o);
-    WebShopEnvOptions eo;
-    eo.max_steps = a.max_turns;
-    eo.preset = *preset;
-    eo.lexicon = lexicon.get();
-    WebShopTaskSource tasks(&c, search->get(), goals, true, a.seed, a.episodes, eo);
-    std::vector<double> reward, success, bought, peak, dep, turns, fe;
-    auto st = engine.Run(&tasks, [&](proto::Trajectory&& t) {
-      reward.push_back(t.reward());
-      success.push_back(t.reward() >= 1.0 - 1e-9);
-      auto b = t.reward_components().find("bought");
-      bought.push_back(b == t.reward_components().end() ? 0.0 : b->second);
-      peak.push_back(t.metrics().peak_tokens());
-      dep.push_back(t.metrics().dependency());
-      turns.push_back(t.metrics().turns());
-      fe.push_back(t.metrics().format_errors());
-    }, a.expert ? &expert : nullptr);
-    if (!st.ok()) return ReportError(st);
-    const double eps = std::max<size_t>(1, reward.size());
-    std::printf("%-12s %7.3f  %7.3f  %6.2f  %11.0f  %10.3g  %5.1f  %9.2f  %10.2f\n", pol.c_str(), Summarize(reward).mean,
-                Summarize(success).mean, Summarize(bought).mean, Summarize(peak).mean, Summarize(dep).mean, Summarize(turns).mean,
-                engine.stats().wall_seconds / eps, Summarize(fe).mean);
-  }
-  return 0;
-}
-
 }  // namespace
 
 void RegisterWebShopCommands(CLI::App* app) {
@@ -233,7 +186,7 @@ void RegisterWebShopCommands(CLI::App* app) {
   d->add_flag("--no-index", dargs->no_index, "Do not build the search index (mem1 webshop index does it later)");
   d->callback([dargs] { throw CLI::RuntimeError(RunDatagen(*dargs)); });
 
-  auto* ws = app->add_subcommand("webshop", "WebShop environment tools: index, play (expert/random), eval (a model)");
+  auto* ws = app->add_subcommand("webshop", "WebShop environment tools: index, play (expert / random / human), eval (a model)");
   ws->require_subcommand(1);
   auto iargs = std::make_shared<DataArgs>();
   auto quiet = std::make_shared<bool>(false);
@@ -243,9 +196,12 @@ void RegisterWebShopCommands(CLI::App* app) {
   idx->callback([iargs, quiet] { throw CLI::RuntimeError(RunIndex(*iargs, *quiet)); });
 
   auto pargs = std::make_shared<PlayArgs>();
-  auto* play = ws->add_subcommand("play", "Play goals with the scripted expert or a random clicker (no model)");
+  auto* play = ws->add_subcommand("play", "Play goals with the scripted expert, a random clicker (no model), or yourself (--player human: actions on stdin)");
   AddDataOptions(play, &pargs->data);
-  play->add_option("--player", pargs->player, "expert | random");
+  play->add_option("--player", pargs->player, "expert | random | human (you type the actions on stdin)");
+  play->add_option("--goal", pargs->goal, "human: play the goal at this position of the seeded goal stream")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
+  play->add_option("--preset", pargs->preset, "human: tag preset paper | mem1-code (default paper)");
   play->add_option("--split", pargs->split, "train | dev | test | all");
   play->add_option("--episodes", pargs->episodes, "Episodes")->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   play->add_option("--max-steps", pargs->max_steps, "Actions per episode")->check(CLI::Range(1, 1000));
@@ -255,23 +211,7 @@ void RegisterWebShopCommands(CLI::App* app) {
   AddWordNetOption(play, &pargs->wordnet);
   play->callback([pargs] { throw CLI::RuntimeError(RunPlay(*pargs)); });
 
-  auto eargs = std::make_shared<EvalArgs>();
-  auto* ev = ws->add_subcommand("eval", "Evaluate a policy on WebShop goals: reward, success, peak tokens, dependency, time");
-  AddDataOptions(ev, &eargs->data);
-  ev->add_option("--checkpoint", eargs->checkpoint, "HF checkpoint directory (e.g. <run>/policy)")->required();
-  ev->add_option("--tokenizer", eargs->tokenizer, "Tokenizer (default: from the checkpoint)");
-  ev->add_option("--split", eargs->split, "train | dev | test | all");
-  ev->add_option("--policies", eargs->policies, "Comma-separated context policies: mem1,full,window:K");
-  ev->add_option("--preset", eargs->preset, "Tag preset: paper | mem1-code");
-  ev->add_option("--episodes", eargs->episodes, "Goals per policy")->check(CLI::Range(int64_t{1}, int64_t{1} << 20));
-  ev->add_option("--batch", eargs->batch, "Concurrent episodes")->check(CLI::Range(int64_t{1}, int64_t{4096}));
-  ev->add_option("--max-turns", eargs->max_turns, "Max turns (= actions) per episode")->check(CLI::Range(1, 1000));
-  ev->add_option("--max-new-tokens", eargs->max_new_tokens, "Max new tokens per turn")->check(CLI::Range(int64_t{1}, int64_t{1} << 16));
-  ev->add_option("--seed", eargs->seed, "Seed");
-  ev->add_option("--threads", eargs->threads, "Intra-op threads (0 = all cores)");
-  ev->add_flag("--expert", eargs->expert, "Play the scripted expert through the engine instead of the model");
-  AddWordNetOption(ev, &eargs->wordnet);
-  ev->callback([eargs] { throw CLI::RuntimeError(RunEval(*eargs)); });
+  RegisterEvalSubcommand(ws, "eval", "webshop");  // = mem1 eval --env webshop (one eval, one set of options)
 }
 
 }  // namespace mem1

@@ -74,9 +74,9 @@ struct RolloutEngine::Impl {
   void EndTurn(int64_t index, bool hit_limit);  // parse, step the env, plan the next context
   void FinishEpisode(int64_t index, const StepResult& final_step, bool truncated);  // hand to the sink
   // The batched model steps.
-  void Choose(const std::vector<int64_t>& rows, const torch::Tensor& logits);  // next token per row
-  bool PrefillPending();
-  bool DecodeStep();
+  Status Choose(const std::vector<int64_t>& rows, const torch::Tensor& logits);  // next token per row
+  Result<bool> PrefillPending();
+  Result<bool> DecodeStep();
   Status Refill();
 };
 
@@ -274,8 +274,8 @@ void RolloutEngine::Impl::AppendToken(int64_t index, int32_t token, float logpro
 }
 
 // Chooses the next token for rows given their logits [R,V].
-void RolloutEngine::Impl::Choose(const std::vector<int64_t>& rows, const torch::Tensor& logits) {
-  auto sampled = sampler.Sample(logits);
+Status RolloutEngine::Impl::Choose(const std::vector<int64_t>& rows, const torch::Tensor& logits) {
+  MEM1_ASSIGN_OR_RETURN(SampleResult sampled, sampler.Sample(logits));
   bool any_forced = false;
   for (int64_t r : rows) any_forced = any_forced || !slots[r].forced.empty();
   torch::Tensor logp;
@@ -291,6 +291,7 @@ void RolloutEngine::Impl::Choose(const std::vector<int64_t>& rows, const torch::
                    false);
     }
   }
+  return Status::Ok();
 }
 
 // Starts an episode in every free slot while the source has tasks.
@@ -306,7 +307,7 @@ Status RolloutEngine::Impl::Refill() {
 
 // Phase 1: writes every slot's pending context (prompt, C_t, or observation) into the KV
 // cache in one batched forward and chooses each row's next token. False when nothing was pending.
-bool RolloutEngine::Impl::PrefillPending() {
+Result<bool> RolloutEngine::Impl::PrefillPending() {
   std::vector<int64_t> rows;
   int64_t tmax = 0;
   for (int64_t i = 0; i < opt.batch_size; ++i) {
@@ -335,12 +336,12 @@ bool RolloutEngine::Impl::PrefillPending() {
   auto out = model->ForwardCached(cache.get(), rows, tokens.to(device), pos.to(device), n_valid);
   const int64_t V = out.logits.size(2);
   auto picked = out.logits.reshape({R * tmax, V}).index_select(0, torch::tensor(last, long_opts).to(device));
-  Choose(rows, picked);
+  MEM1_RETURN_IF_ERROR(Choose(rows, picked));
   return true;
 }
 
 // Phase 2: one decode step for every generating slot. False when no slot is generating.
-bool RolloutEngine::Impl::DecodeStep() {
+Result<bool> RolloutEngine::Impl::DecodeStep() {
   std::vector<int64_t> dec;
   for (int64_t i = 0; i < opt.batch_size; ++i) {
     if (slots[i].active && slots[i].feed_token >= 0) dec.push_back(i);
@@ -356,7 +357,7 @@ bool RolloutEngine::Impl::DecodeStep() {
     s.feed_token = -1;
   }
   auto out = model->ForwardCached(cache.get(), dec, tokens.to(device), pos.to(device), std::vector<int64_t>(R, 1));
-  Choose(dec, out.logits.select(1, 0));
+  MEM1_RETURN_IF_ERROR(Choose(dec, out.logits.select(1, 0)));
   return true;
 }
 
@@ -371,7 +372,11 @@ Status RolloutEngine::Run(TaskSource* tasks, const std::function<void(proto::Tra
   // observations) before decoding, so every slot decodes from a complete context.
   MEM1_RETURN_IF_ERROR(I.Refill());
   while (true) {
-    if (!I.PrefillPending() && !I.DecodeStep()) break;
+    MEM1_ASSIGN_OR_RETURN(bool prefilled, I.PrefillPending());
+    if (!prefilled) {
+      MEM1_ASSIGN_OR_RETURN(bool decoded, I.DecodeStep());
+      if (!decoded) break;
+    }
     MEM1_RETURN_IF_ERROR(I.Refill());
   }
   stats_.wall_seconds += MonotonicSeconds() - run_start;

@@ -12,6 +12,7 @@ namespace mem1 {
 
 void RegisterModelCommands(CLI::App* app);      // model-info, generate, init-model
 void RegisterTokenizerCommands(CLI::App* app);  // tokenize, tokenizer train
+void RegisterKeysCommands(CLI::App* app);       // keys gen (CURVE keys for the fleet)
 
 }  // namespace mem1
 

@@ -114,7 +114,9 @@ int RunGenerate(const GenerateArgs& a) {
   if (!(so.top_p > 0 && so.top_p <= 1)) return ReportError(InvalidArgument("--top-p must be in (0, 1]"));
   Sampler sampler(so);
   const int32_t eos = tok ? tok->eos_id() : static_cast<int32_t>((*model)->config().eos_token_id);
-  auto result = Generate(*model, prompt, a.max_new_tokens, &sampler, eos);
+  auto generated = Generate(*model, prompt, a.max_new_tokens, &sampler, eos);
+  if (!generated.ok()) return ReportError(generated.status());
+  const GenerateResult& result = *generated;
   std::cout << "prompt_ids:";
   for (int32_t id : prompt) std::cout << ' ' << id;
   std::cout << "\ngenerated_ids:";

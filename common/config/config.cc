@@ -289,6 +289,11 @@ constexpr int64_t kBig = int64_t{1} << 40;
 
 void BindAll(Binder& b, Mem1Config& c) {
   b.Section("run", [&](Binder& s) { s.String("dir", &c.run.dir); });
+  b.Section("security", [&](Binder& s) {
+    s.String("keys_dir", &c.security.keys_dir);
+    s.String("actor_key", &c.security.actor_key, {}, "[A-Za-z0-9_.-]+");
+    s.Bool("insecure", &c.security.insecure);
+  });
   b.Section("runtime", [&](Binder& s) {
     auto& r = c.runtime;
     s.String("device", &r.device, {}, "cpu|cuda|cuda:[0-9]+");
@@ -334,6 +339,8 @@ void BindAll(Binder& b, Mem1Config& c) {
     s.Real("connect_timeout_s", &a.connect_timeout_s, 0.0, 1e9, /*lo_open=*/true);
     s.Real("learner_timeout_s", &a.learner_timeout_s, 0.0, 1e9, /*lo_open=*/true);
     s.String("ack_log", &a.ack_log);
+    s.Integer("max_weight_versions_in_flight", &a.max_weight_versions_in_flight, 1, 64);
+    s.Integer("max_weight_version_bytes", &a.max_weight_version_bytes, 1024, int64_t{1} << 40);
     s.Integer("num_envs", &a.num_envs, 1, 1 << 20);
     s.Integer("max_turns", &a.max_turns, 1, 1 << 16);
     s.Integer("max_new_tokens_per_turn", &a.max_new_tokens_per_turn, 1, 1 << 20);
@@ -384,6 +391,7 @@ void BindAll(Binder& b, Mem1Config& c) {
     s.Integer("max_message_bytes", &l.max_message_bytes, 1024, int64_t{1} << 31);
     s.Integer("max_trajectory_tokens", &l.max_trajectory_tokens, 1, int64_t{1} << 31);
     s.Integer("max_segments", &l.max_segments, 1, 1 << 24);
+    s.Integer("max_rejections_per_actor", &l.max_rejections_per_actor, 0, 1 << 30);
     s.Integer("store_shard_records", &l.store_shard_records, 1, 1 << 24);
     s.Bool("store_fsync", &l.store_fsync);
     s.Real("data_timeout_s", &l.data_timeout_s, 0.0, 1e9, /*lo_open=*/true);
@@ -408,6 +416,7 @@ void BindAll(Binder& b, Mem1Config& c) {
       p.Integer("max_policy_lag", &o.max_policy_lag, 0, 1 << 20);
       p.Real("is_weight_cap", &o.is_weight_cap, 1.0, 1e6);
       p.Integer("group_size", &o.group_size, 1, 1 << 16);
+      p.Real("sft_lm_weight", &o.sft_lm_weight, 0.0, 1e3);
     });
     s.Section("optim", [&](Binder& p) {
       auto& o = l.optim;
@@ -462,6 +471,28 @@ Status ApplyOverride(YAML::Node& root, const std::string& spec, std::set<std::st
   return Status::Ok();
 }
 
+// A key written twice in one mapping: yaml-cpp keeps both and lookups see the first, so the
+// second would be ignored silently. Reported with its line.
+Status CheckDuplicateKeys(const YAML::Node& node, const std::string& source, const std::string& prefix) {
+  if (node.IsMap()) {
+    std::set<std::string> seen;
+    for (const auto& kv : node) {
+      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : std::string("<non-scalar>");
+      const std::string path = prefix.empty() ? key : prefix + "." + key;
+      if (!seen.insert(key).second) {
+        return InvalidArgument(source + ":" + std::to_string(kv.first.Mark().line + 1) + ": duplicate key \"" + path +
+                               "\" (each key may appear once)");
+      }
+      MEM1_RETURN_IF_ERROR(CheckDuplicateKeys(kv.second, source, path));
+    }
+  } else if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      MEM1_RETURN_IF_ERROR(CheckDuplicateKeys(node[i], source, prefix + "[" + std::to_string(i) + "]"));
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 std::string ToString(Algorithm value) { return NameIn(kAlgorithms, value); }
@@ -486,6 +517,7 @@ Result<Mem1Config> ParseConfig(const std::string& yaml_text, const std::string& 
   }
   if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
   if (!root.IsMap()) return InvalidArgument(source + ": top level must be a mapping");
+  MEM1_RETURN_IF_ERROR(CheckDuplicateKeys(root, source, ""));
   std::set<std::string> overridden;
   for (const auto& o : overrides) MEM1_RETURN_IF_ERROR(ApplyOverride(root, o, &overridden));
   Mem1Config config;
@@ -498,6 +530,12 @@ Result<Mem1Config> ParseConfig(const std::string& yaml_text, const std::string& 
 
 Result<Mem1Config> LoadConfig(const std::string& path, const std::vector<std::string>& overrides) {
   if (path.empty()) return ParseConfig("", "<defaults>", overrides);
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec)) {
+    return InvalidArgument(path + ": not a config file (" +
+                           (std::filesystem::is_directory(path, ec) ? "a directory" : "not a regular file") +
+                           "); --config takes a YAML file");
+  }
   std::ifstream in(path);
   if (!in) return NotFound(path + ": cannot open config file");
   std::stringstream buffer;

@@ -108,6 +108,8 @@ struct ActorOptions {
   double connect_timeout_s = 300.0;                       // wait this long for the rendezvous file / first ack
   double learner_timeout_s = 600.0;                       // exit when the learner is silent this long (it may be restarting)
   std::string ack_log = "";                               // audit: append "episode_id rank" per acked trajectory to this file
+  int32_t max_weight_versions_in_flight = 2;              // incomplete weight versions assembled at once (older chunks dropped)
+  int64_t max_weight_version_bytes = int64_t{8} << 30;    // a weight version declaring more bytes is refused (8 GiB)
   // The rollout settings below are the defaults of RolloutOptions too (rollout_engine.h takes
   // them from here: written once).
   int32_t num_envs = 8;                                   // environments driven per process (KV slots)
@@ -166,6 +168,11 @@ struct PpoOptions {
   int32_t max_policy_lag = 1;     // admission: trajectories more than this many versions old are dropped (counted)
   double is_weight_cap = 5.0;     // truncated importance weight pi_prox / pi_behaviour (decoupled PPO)
   int32_t group_size = 4;         // GRPO: rollouts per task
+  // SFT only: weight of an auxiliary language-model loss on the tokens the agent did not write
+  // (prompt, observations, context copies), each predicted from inside its own segment, i.e.
+  // from exactly what the agent saw. 0 = plain SFT on model tokens (the reference). A policy
+  // trained from scratch learns to copy names from it (what pretraining gives a real checkpoint).
+  double sft_lm_weight = 0.0;
 };
 
 struct OptimOptions {
@@ -185,9 +192,10 @@ struct LearnerOptions {
   // Rank r binds its trajectory ROUTER at bind_endpoint with the port + r ("tcp://*:0" = an
   // ephemeral port per rank); rank 0 binds the weights PUB at publish_endpoint. Endpoints go
   // to <run.dir>/rendezvous.json with the host replaced by advertise_host.
-  std::string bind_endpoint = "tcp://*:0";        // ZeroMQ ROUTER (trajectories, acks)
-  std::string publish_endpoint = "tcp://*:0";     // ZeroMQ PUB (weights), rank 0
-  std::string advertise_host = "";                // host actors connect to; "" = this node's hostname
+  // Plain sockets (no security.keys_dir) may bind only loopback unless security.insecure.
+  std::string bind_endpoint = "tcp://127.0.0.1:0";     // ZeroMQ ROUTER (trajectories, acks); tcp://*:0 = every interface
+  std::string publish_endpoint = "tcp://127.0.0.1:0";  // ZeroMQ PUB (weights), rank 0
+  std::string advertise_host = "";                // host actors connect to; "" = 127.0.0.1 for a loopback bind, else this node's hostname
   LearnerMode mode = LearnerMode::kSync;          // sync: train only on the current version's data | async: within ppo.max_policy_lag
   std::string offline_store = "";                 // train from this trajectory store (dir or run dir) instead of live actors
   int32_t offline_epochs = 1;                     // passes over offline_store (then training stops)
@@ -198,6 +206,7 @@ struct LearnerOptions {
   int64_t max_message_bytes = 64 << 20;           // a bigger trajectory message is refused (ZMQ_MAXMSGSIZE too)
   int64_t max_trajectory_tokens = 1 << 20;        // a longer trajectory is refused
   int32_t max_segments = 4096;                    // a trajectory with more segments is refused
+  int32_t max_rejections_per_actor = 64;          // an actor with this many refused messages is banned (0 = never)
   int32_t store_shard_records = 256;              // trajectory store: records per sealed HDF5 shard
   bool store_fsync = true;                        // fsync every append before the ack (the ack promise)
   double data_timeout_s = 600.0;                  // a step waiting this long for data fails (no actors?)
@@ -212,8 +221,16 @@ struct LearnerOptions {
   OptimOptions optim;
 };
 
+// CURVE security of the fleet sockets (common/transport/curve.h; keys from `mem1 keys gen`).
+struct SecurityOptions {
+  std::string keys_dir = "";        // "" = plain sockets: loopback only, unless insecure
+  std::string actor_key = "actor";  // an actor's key pair: <keys_dir>/<actor_key>.key
+  bool insecure = false;            // allow plain sockets on a non-loopback address (--insecure)
+};
+
 struct Mem1Config {
   RunOptions run;
+  SecurityOptions security;
   RuntimeOptions runtime;
   ModelOptions model;
   TokenizerOptions tokenizer;

@@ -2,7 +2,7 @@
 
 namespace mem1 {
 
-GenerateResult Generate(Qwen2ForCausalLM& model, const std::vector<int32_t>& prompt, int64_t max_new_tokens,
+Result<GenerateResult> Generate(Qwen2ForCausalLM& model, const std::vector<int32_t>& prompt, int64_t max_new_tokens,
                         Sampler* sampler, int32_t eos_id) {
   CHECK(!prompt.empty()) << "prompt must not be empty";
   torch::NoGradGuard no_grad;
@@ -16,7 +16,7 @@ GenerateResult Generate(Qwen2ForCausalLM& model, const std::vector<int32_t>& pro
   auto logits = out.logits.select(1, P - 1);  // [1,V]
   GenerateResult result;
   for (int64_t step = 0; step < max_new_tokens; ++step) {
-    auto s = sampler->Sample(logits);
+    MEM1_ASSIGN_OR_RETURN(SampleResult s, sampler->Sample(logits));
     const int32_t tok = static_cast<int32_t>(s.tokens[0].item<int64_t>());
     result.tokens.push_back(tok);
     result.logprobs.push_back(s.logprobs[0].item<float>());

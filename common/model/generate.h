@@ -19,7 +19,8 @@ struct GenerateResult {
 
 // Prefills `prompt` (positions 0..P-1), then samples up to `max_new_tokens`, stopping after
 // `eos_id` (>= 0) is produced. Precondition: prompt non-empty.
-GenerateResult Generate(Qwen2ForCausalLM& model, const std::vector<int32_t>& prompt, int64_t max_new_tokens,
+// A non-finite logit is the sampler's DATA_LOSS.
+[[nodiscard]] Result<GenerateResult> Generate(Qwen2ForCausalLM& model, const std::vector<int32_t>& prompt, int64_t max_new_tokens,
                         Sampler* sampler, int32_t eos_id);
 
 }  // namespace mem1

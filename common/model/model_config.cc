@@ -31,14 +31,13 @@ Qwen2Config Qwen2ConfigFromInit(const ModelInitOptions& i) {
   return c;
 }
 
-Result<Qwen2Config> ParseHfConfig(const std::string& json_text, const std::string& source) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::exception& e) {
-    return InvalidArgument(source + ": invalid JSON: " + e.what());
-  }
+namespace {
+
+Result<Qwen2Config> ParseHfConfigJson(const nlohmann::json& j, const std::string& source) {
   if (!j.is_object()) return InvalidArgument(source + ": expected a JSON object");
+  if (j.contains("model_type") && !j["model_type"].is_string()) {
+    return InvalidArgument(source + ": field \"model_type\" must be a string, got " + j["model_type"].dump());
+  }
   const std::string model_type = j.value("model_type", std::string());
   if (model_type != "qwen2") {
     return Unimplemented(source + ": model_type \"" + model_type +
@@ -102,6 +101,24 @@ Result<Qwen2Config> ParseHfConfig(const std::string& json_text, const std::strin
   }
   if (c.head_dim() % 2 != 0) return InvalidArgument(source + ": head dimension must be even for RoPE");
   return c;
+}
+
+}  // namespace
+
+Result<Qwen2Config> ParseHfConfig(const std::string& json_text, const std::string& source) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(json_text);
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgument(source + ": invalid JSON: " + e.what());
+  }
+  // Every field is type-checked above; this catches what a check missed (a mistyped nested
+  // value), so bad input is an error, never an uncaught exception.
+  try {
+    return ParseHfConfigJson(j, source);
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgument(source + ": a field has the wrong type: " + e.what());
+  }
 }
 
 Result<Qwen2Config> LoadHfConfig(const std::string& dir) {

@@ -58,6 +58,10 @@ Result<Qwen2ForCausalLM> LoadHfModel(const std::string& dir, torch::Device devic
     MEM1_ASSIGN_OR_RETURN(torch::ScalarType src, TorchDtypeOf(info->dtype, file->path() + ": tensor \"" + name + "\""));
     auto view = torch::from_blob(const_cast<uint8_t*>(file->Data(*info)), info->shape, torch::TensorOptions().dtype(src));
     p.value().copy_(view.to(torch::kFloat32));
+    if (const int64_t bad = (~torch::isfinite(p.value())).sum().item<int64_t>(); bad > 0) {
+      return DataLoss(file->path() + ": tensor \"" + name + "\" has " + std::to_string(bad) +
+                      " non-finite values (NaN/Inf); refusing to load a broken checkpoint");
+    }
     used.insert(name);
     ++rep.tensors_loaded;
   }

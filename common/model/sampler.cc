@@ -11,10 +11,19 @@ Sampler::Sampler(const SamplingOptions& options)
   CHECK_GE(options.top_k, 0);
 }
 
-SampleResult Sampler::Sample(const torch::Tensor& logits_in) {
+Result<SampleResult> Sampler::Sample(const torch::Tensor& logits_in) {
   torch::NoGradGuard no_grad;
-  CHECK_EQ(logits_in.dim(), 2) << "logits must be [B,V]";
+  if (logits_in.dim() != 2) return InvalidArgument("sampler: logits must be [B,V], got " + std::to_string(logits_in.dim()) + " dims");
   auto logits = logits_in.to(torch::kCPU, torch::kFloat32);
+  {
+    auto bad_rows = (~torch::isfinite(logits)).any(1);
+    if (bad_rows.any().item<bool>()) {
+      const int64_t row = bad_rows.nonzero()[0][0].item<int64_t>();
+      return DataLoss("sampler: the model's logits are not finite (NaN or Inf) in row " + std::to_string(row) + " of " +
+                      std::to_string(logits.size(0)) + "; the weights are broken (check the checkpoint, or the learner's "
+                      "last update)");
+    }
+  }
   const double temp = options_.greedy ? 1.0 : options_.temperature;
   auto scaled = temp == 1.0 ? logits : logits / temp;
   auto logp = torch::log_softmax(scaled, -1);  // [B,V]

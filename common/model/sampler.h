@@ -13,6 +13,8 @@
 
 #include <cstdint>
 
+#include "common/util/status.h"
+
 namespace mem1 {
 
 struct SamplingOptions {
@@ -31,8 +33,9 @@ struct SampleResult {
 class Sampler {
  public:
   explicit Sampler(const SamplingOptions& options);
-  // logits [B,V] (any device/dtype; computed in fp32 on CPU).
-  SampleResult Sample(const torch::Tensor& logits);
+  // logits [B,V] (any device/dtype; computed in fp32 on CPU). A NaN or infinite logit (broken
+  // weights, an overflow) is DATA_LOSS naming the row, never a draw from garbage or an abort.
+  [[nodiscard]] Result<SampleResult> Sample(const torch::Tensor& logits);
   const SamplingOptions& options() const { return options_; }
 
  private:

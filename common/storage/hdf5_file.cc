@@ -3,9 +3,22 @@
 #include <hdf5.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
 
 namespace mem1 {
 namespace {
+
+// No HDF5 clean-up at exit: after a failed close (a full disk) HDF5 keeps the file in its
+// tables and its atexit handler closes it again, which segfaults (found by
+// TrajectoryStoreFaultTest.FullDisk...). Every file here is closed explicitly, so nothing is
+// lost. Must run before the library initialises: a static initializer in each file that uses
+// HDF5 (either may be the first one linked).
+[[maybe_unused]] const bool kHdf5NoAtExit = [] {
+  (void)H5dont_atexit();
+  return true;
+}();
 
 // Silences HDF5's automatic error printing for the calling thread (we report statuses).
 void QuietHdf5() {
@@ -137,10 +150,13 @@ Status Hdf5Writer::SetString(const std::string& name, const std::string& value) 
 
 Status Hdf5Writer::Close() {
   if (file_ < 0) return Status::Ok();
+  errno = 0;
   const herr_t a = H5Fflush(file_, H5F_SCOPE_GLOBAL);
   const herr_t b = H5Fclose(file_);
+  const int e = errno;  // HDF5 does not report it; a failed write(2) left it (e.g. ENOSPC)
   file_ = -1;
-  return (a < 0 || b < 0) ? Internal(path_ + ": flush/close failed") : Status::Ok();
+  if (a >= 0 && b >= 0) return Status::Ok();
+  return Internal(path_ + ": flush/close failed" + (e != 0 ? std::string(": ") + std::strerror(e) : ""));
 }
 
 Result<std::unique_ptr<Hdf5Reader>> Hdf5Reader::Open(const std::string& path) {

@@ -4,6 +4,9 @@
 #include <glog/logging.h>
 #include <hdf5.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include <algorithm>
 #include <ctime>
 #include <utility>
@@ -126,8 +129,10 @@ class ShardWriter {
   }
 
   Status Close() {
+    errno = 0;
     if (H5Fflush(file_.get(), H5F_SCOPE_GLOBAL) < 0 || !file_.Close()) {
-      return Internal(path_ + ": HDF5 flush/close failed");
+      const int e = errno;  // HDF5 does not report it; the failed write(2) left it (e.g. ENOSPC)
+      return Internal(path_ + ": HDF5 flush/close failed" + (e != 0 ? std::string(": ") + std::strerror(e) : ""));
     }
     return Status::Ok();
   }
@@ -139,6 +144,16 @@ class ShardWriter {
 };
 
 }  // namespace
+
+// No HDF5 clean-up at exit: after a failed close (a full disk) HDF5 keeps the file in its
+// tables and its atexit handler closes it again, which segfaults (found by
+// TrajectoryStoreFaultTest.FullDisk...). Every file here is closed explicitly, so nothing is
+// lost. Must run before the library initialises: a static initializer in each file that uses
+// HDF5 (either may be the first one linked).
+[[maybe_unused]] const bool kHdf5NoAtExit = [] {
+  (void)H5dont_atexit();
+  return true;
+}();
 
 void QuietHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }  // per thread; cheap
 

@@ -137,8 +137,26 @@ struct AddedToken {
   bool special;
 };
 
+// A token id: an integer in [0, 2^24) (Qwen2's vocabulary is ~152k).
+Result<int32_t> ReadId(const nlohmann::json& v, const std::string& what) {
+  if (!v.is_number_integer()) return InvalidArgument(what + ": id is not an integer: " + v.dump().substr(0, 100));
+  if (v.is_number_unsigned() ? v.get<uint64_t>() >= (1u << 24) : (v.get<int64_t>() < 0 || v.get<int64_t>() >= (1 << 24))) {
+    return InvalidArgument(what + ": id " + v.dump() + " outside [0, 16777216)");
+  }
+  return static_cast<int32_t>(v.get<int64_t>());
+}
+
 class HfBpeTokenizer : public Tokenizer {
  public:
+  // Init with every nlohmann exception (a mistyped field a check above missed) turned into an error.
+  Status InitChecked(const nlohmann::json& j, const std::string& source) {
+    try {
+      return Init(j, source);
+    } catch (const nlohmann::json::exception& e) {
+      return InvalidArgument(source + ": a field has the wrong type: " + e.what());
+    }
+  }
+
   Status Init(const nlohmann::json& j, const std::string& source) {
     if (!j.is_object() || !j.contains("model") || !j["model"].is_object()) {
       return InvalidArgument(source + ": not a tokenizer.json (no \"model\" object)");
@@ -150,9 +168,7 @@ class HfBpeTokenizer : public Tokenizer {
     if (!m.contains("vocab") || !m["vocab"].is_object()) return InvalidArgument(source + ": model.vocab missing");
     ignore_merges_ = m.value("ignore_merges", false);
     for (auto it = m["vocab"].begin(); it != m["vocab"].end(); ++it) {
-      if (!it.value().is_number_integer()) return InvalidArgument(source + ": model.vocab[\"" + it.key() + "\"] is not an integer");
-      const int32_t id = it.value().get<int32_t>();
-      if (id < 0) return InvalidArgument(source + ": negative id for \"" + it.key() + "\"");
+      MEM1_ASSIGN_OR_RETURN(const int32_t id, ReadId(it.value(), source + ": model.vocab[\"" + it.key() + "\"]"));
       vocab_[it.key()] = id;
       max_id_ = std::max(max_id_, id);
     }
@@ -182,8 +198,14 @@ class HfBpeTokenizer : public Tokenizer {
     }
     if (j.contains("added_tokens") && j["added_tokens"].is_array()) {
       for (const auto& a : j["added_tokens"]) {
-        if (!a.contains("content") || !a.contains("id")) return InvalidArgument(source + ": added token without content/id");
-        AddedToken t{a["content"].get<std::string>(), a["id"].get<int32_t>(), a.value("special", false)};
+        if (!a.is_object() || !a.contains("content") || !a.contains("id") || !a["content"].is_string()) {
+          return InvalidArgument(source + ": added token without a string content and an id: " + a.dump().substr(0, 200));
+        }
+        if (a.contains("special") && !a["special"].is_boolean()) {
+          return InvalidArgument(source + ": added token \"special\" must be a boolean, got " + a["special"].dump());
+        }
+        MEM1_ASSIGN_OR_RETURN(const int32_t id, ReadId(a["id"], source + ": added token " + a["content"].dump()));
+        AddedToken t{a["content"].get<std::string>(), id, a.value("special", false)};
         added_.push_back(t);
         vocab_[t.content] = t.id;
         max_id_ = std::max(max_id_, t.id);
@@ -191,6 +213,13 @@ class HfBpeTokenizer : public Tokenizer {
       // Longest first so that overlapping tokens match greedily.
       std::sort(added_.begin(), added_.end(),
                 [](const AddedToken& a, const AddedToken& b) { return a.content.size() > b.content.size(); });
+    }
+    // The id table is dense: refuse ids far beyond the number of tokens (a corrupt or hostile
+    // file would otherwise make us allocate gigabytes).
+    const size_t count = vocab_.size();
+    if (static_cast<size_t>(max_id_) + 1 > 2 * count + 65536) {
+      return InvalidArgument(source + ": token id " + std::to_string(max_id_) + " is far beyond the " +
+                             std::to_string(count) + " tokens (ids must be dense)");
     }
     id_to_token_.assign(max_id_ + 1, std::string());
     is_added_.assign(max_id_ + 1, false);
@@ -315,7 +344,7 @@ Result<std::unique_ptr<Tokenizer>> LoadHfBpeTokenizer(const std::string& json_te
     return InvalidArgument(source + ": invalid JSON: " + e.what());
   }
   auto tok = std::make_unique<HfBpeTokenizer>();
-  MEM1_RETURN_IF_ERROR(tok->Init(j, source));
+  MEM1_RETURN_IF_ERROR(tok->InitChecked(j, source));
   return std::unique_ptr<Tokenizer>(std::move(tok));
 }
 

@@ -104,6 +104,14 @@ size_t Utf8Len(unsigned char c) {
   return 1;  // invalid lead byte: one unit
 }
 
+// The byte of a BYTE piece "<0xHH>" (two hex digits), or -1 when the text is not one.
+int BytePieceValue(const std::string& t) {
+  auto hex = [](char c) { return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1; };
+  if (t.size() != 6 || t.compare(0, 3, "<0x") != 0 || t[5] != '>') return -1;
+  const int hi = hex(t[3]), lo = hex(t[4]);
+  return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+}
+
 class SentencePieceTokenizer : public Tokenizer {
  public:
   Status Init(const std::string& bytes, const std::string& source) {
@@ -194,8 +202,10 @@ class SentencePieceTokenizer : public Tokenizer {
         user_defined_.push_back(p.text);
         max_user_len_ = std::max(max_user_len_, p.text.size());
       }
-      if (p.type == kByte && p.text.size() == 6) {
-        byte_ids_[std::stoi(p.text.substr(3, 2), nullptr, 16)] = static_cast<int32_t>(i);
+      if (p.type == kByte) {
+        const int b = BytePieceValue(p.text);
+        if (b < 0) return InvalidArgument(source + ": byte piece " + std::to_string(i) + " is not <0xHH>");
+        byte_ids_[b] = static_cast<int32_t>(i);
       }
     }
     if (unk_id_ < 0 || unk_id_ >= static_cast<int32_t>(pieces_.size())) {
@@ -292,7 +302,7 @@ class SentencePieceTokenizer : public Tokenizer {
       switch (p.type) {
         case kControl: break;
         case kUnknown: out += unk_surface_; break;
-        case kByte: out.push_back(static_cast<char>(std::stoi(p.text.substr(3, 2), nullptr, 16))); break;
+        case kByte: out.push_back(static_cast<char>(BytePieceValue(p.text))); break;  // checked at load
         default: {
           std::string t = p.text;
           if (escape_whitespaces_) {

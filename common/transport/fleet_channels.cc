@@ -6,10 +6,8 @@
 #include <cstring>
 
 namespace mem1 {
-namespace {
 
-void* Context() {
-  // One process-wide context (thread safe). Never destroyed: sockets may outlive statics at exit.
+void* FleetZmqContext() {
   static void* ctx = [] {
     void* c = zmq_ctx_new();
     CHECK(c != nullptr) << "zmq_ctx_new failed";
@@ -17,6 +15,10 @@ void* Context() {
   }();
   return ctx;
 }
+
+namespace {
+
+void* Context() { return FleetZmqContext(); }
 
 std::string ZmqError() { return zmq_strerror(zmq_errno()); }
 
@@ -34,9 +36,46 @@ std::string LastEndpoint(void* s) {
   return std::string(buf, strnlen(buf, n));
 }
 
-// Reads every frame of one message (the socket is readable). false on error.
-bool ReadFrames(void* s, std::vector<std::string>* frames) {
+// CURVE server options on socket `s` (before bind): its gate is `shared`, or a new one.
+Status SecureServer(void* s, const CurveServerOptions& o, std::shared_ptr<CurveGate> shared,
+                    std::shared_ptr<CurveGate>* gate) {
+  if (!o.enabled()) return Status::Ok();
+  if (!CurveAvailable()) return Unimplemented("CURVE keys are configured but this libzmq has no CURVE support");
+  MEM1_RETURN_IF_ERROR(ValidateZ85Key(o.server.secret_key, "learner secret key"));
+  if (shared) {
+    *gate = std::move(shared);
+  } else {
+    MEM1_ASSIGN_OR_RETURN(*gate, CurveGate::Create(o.authorized_keys));
+  }
+  int one = 1;
+  const std::string& domain = (*gate)->domain();
+  if (zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof(one)) != 0 ||
+      zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, o.server.secret_key.data(), 40) != 0 ||
+      zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, domain.data(), domain.size()) != 0) {
+    return Internal("cannot configure CURVE on a server socket: " + ZmqError());
+  }
+  return Status::Ok();
+}
+
+Status SecureClient(void* s, const CurveClientOptions& o) {
+  if (!o.enabled()) return Status::Ok();
+  if (!CurveAvailable()) return Unimplemented("CURVE keys are configured but this libzmq has no CURVE support");
+  MEM1_RETURN_IF_ERROR(ValidateZ85Key(o.server_public_key, "learner public key"));
+  MEM1_RETURN_IF_ERROR(ValidateZ85Key(o.client.public_key, "actor public key"));
+  MEM1_RETURN_IF_ERROR(ValidateZ85Key(o.client.secret_key, "actor secret key"));
+  if (zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, o.server_public_key.data(), 40) != 0 ||
+      zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, o.client.public_key.data(), 40) != 0 ||
+      zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, o.client.secret_key.data(), 40) != 0) {
+    return Internal("cannot configure CURVE on a client socket: " + ZmqError());
+  }
+  return Status::Ok();
+}
+
+// Reads every frame of one message (the socket is readable). false on error. `user_id` (may be
+// null) receives the connection's ZAP User-Id ("" on a plain connection).
+bool ReadFrames(void* s, std::vector<std::string>* frames, std::string* user_id = nullptr) {
   frames->clear();
+  if (user_id) user_id->clear();
   while (true) {
     zmq_msg_t m;
     zmq_msg_init(&m);
@@ -45,6 +84,9 @@ bool ReadFrames(void* s, std::vector<std::string>* frames) {
       return false;
     }
     frames->emplace_back(static_cast<const char*>(zmq_msg_data(&m)), zmq_msg_size(&m));
+    if (user_id) {
+      if (const char* u = zmq_msg_gets(&m, "User-Id"); u != nullptr) *user_id = u;
+    }
     const bool more = zmq_msg_more(&m);
     zmq_msg_close(&m);
     if (!more) return true;
@@ -77,6 +119,13 @@ std::string AdvertisedEndpoint(const std::string& bound, const std::string& host
   return bound.substr(0, scheme + 3) + host + bound.substr(colon);
 }
 
+bool IsLoopbackEndpoint(const std::string& ep) {
+  if (ep.rfind("ipc://", 0) == 0 || ep.rfind("inproc://", 0) == 0) return true;
+  if (ep.rfind("tcp://", 0) != 0) return false;
+  const std::string rest = ep.substr(6);
+  return rest.rfind("127.", 0) == 0 || rest.rfind("localhost:", 0) == 0 || rest.rfind("[::1]:", 0) == 0;
+}
+
 // ---- TrajectoryServer ----
 
 Result<std::unique_ptr<TrajectoryServer>> TrajectoryServer::Bind(const Options& o) {
@@ -85,6 +134,7 @@ Result<std::unique_ptr<TrajectoryServer>> TrajectoryServer::Bind(const Options& 
   if (s->socket_ == nullptr) return Internal("zmq_socket(ROUTER): " + ZmqError());
   int64_t max = o.max_message_bytes;
   zmq_setsockopt(s->socket_, ZMQ_MAXMSGSIZE, &max, sizeof(max));
+  MEM1_RETURN_IF_ERROR(SecureServer(s->socket_, o.curve, o.gate, &s->gate_));
   int hwm = 100000;
   zmq_setsockopt(s->socket_, ZMQ_RCVHWM, &hwm, sizeof(hwm));
   zmq_setsockopt(s->socket_, ZMQ_SNDHWM, &hwm, sizeof(hwm));
@@ -108,7 +158,8 @@ Result<std::optional<FleetMessage>> TrajectoryServer::Receive(int timeout_ms) {
       return Internal("zmq_poll: " + ZmqError());
     }
     if (rc == 0) return std::optional<FleetMessage>();
-    if (!ReadFrames(socket_, &frames)) {
+    std::string user;
+    if (!ReadFrames(socket_, &frames, &user)) {
       if (zmq_errno() == EAGAIN) continue;
       return Internal("zmq_msg_recv: " + ZmqError());
     }
@@ -117,12 +168,23 @@ Result<std::optional<FleetMessage>> TrajectoryServer::Receive(int timeout_ms) {
       timeout_ms = 0;
       continue;
     }
+    if (banned_peers_.count(frames[0]) || (gate_ && !gate_->Admits(user))) {
+      ++refused_;
+      timeout_ms = 0;
+      continue;
+    }
     FleetMessage m;
     m.peer = std::move(frames[0]);
     m.kind = std::move(frames[1]);
     m.payload = std::move(frames[2]);
+    m.user_id = std::move(user);
     return std::optional<FleetMessage>(std::move(m));
   }
+}
+
+void TrajectoryServer::Ban(const FleetMessage& m) {
+  banned_peers_.insert(m.peer);
+  if (gate_ && !m.user_id.empty()) gate_->Ban(m.user_id);
 }
 
 Status TrajectoryServer::Send(const std::string& peer, const std::string& kind, const std::string& payload) {
@@ -132,7 +194,8 @@ Status TrajectoryServer::Send(const std::string& peer, const std::string& kind, 
 // ---- LearnerLinks ----
 
 Result<std::unique_ptr<LearnerLinks>> LearnerLinks::Connect(const std::vector<std::string>& endpoints,
-                                                            const std::string& identity) {
+                                                            const std::string& identity,
+                                                            const CurveClientOptions& curve) {
   if (endpoints.empty()) return InvalidArgument("no learner endpoints to connect to");
   std::unique_ptr<LearnerLinks> l(new LearnerLinks());
   l->endpoints_ = endpoints;
@@ -149,6 +212,7 @@ Result<std::unique_ptr<LearnerLinks>> LearnerLinks::Connect(const std::vector<st
     // forever (the actor's spool keeps them and re-sends).
     int immediate = 1;
     zmq_setsockopt(s, ZMQ_IMMEDIATE, &immediate, sizeof(immediate));
+    MEM1_RETURN_IF_ERROR(SecureClient(s, curve));
     if (zmq_connect(s, ep.c_str()) != 0) return InvalidArgument("cannot connect to learner endpoint " + ep + ": " + ZmqError());
   }
   return l;
@@ -187,12 +251,15 @@ Result<std::optional<FleetMessage>> LearnerLinks::Receive(int timeout_ms) {
 
 // ---- weights ----
 
-Result<std::unique_ptr<WeightPublisherSocket>> WeightPublisherSocket::Bind(const std::string& endpoint) {
+Result<std::unique_ptr<WeightPublisherSocket>> WeightPublisherSocket::Bind(const std::string& endpoint,
+                                                                          const CurveServerOptions& curve,
+                                                                          std::shared_ptr<CurveGate> gate) {
   std::unique_ptr<WeightPublisherSocket> p(new WeightPublisherSocket());
   p->socket_ = zmq_socket(Context(), ZMQ_PUB);
   if (p->socket_ == nullptr) return Internal("zmq_socket(PUB): " + ZmqError());
   int hwm = 0;  // unbounded: a weight version must arrive whole
   zmq_setsockopt(p->socket_, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+  MEM1_RETURN_IF_ERROR(SecureServer(p->socket_, curve, std::move(gate), &p->gate_));
   std::string ep = endpoint;
   if (ep.size() >= 2 && ep.compare(ep.size() - 2, 2, ":0") == 0) ep = ep.substr(0, ep.size() - 1) + "*";
   if (zmq_bind(p->socket_, ep.c_str()) != 0) {
@@ -209,7 +276,8 @@ Status WeightPublisherSocket::Publish(const std::string& payload) {
   return SendFrames(socket_, {&kind, &payload}, 0, "weight publisher " + endpoint_);
 }
 
-Result<std::unique_ptr<WeightSubscriberSocket>> WeightSubscriberSocket::Connect(const std::string& endpoint) {
+Result<std::unique_ptr<WeightSubscriberSocket>> WeightSubscriberSocket::Connect(const std::string& endpoint,
+                                                                                const CurveClientOptions& curve) {
   std::unique_ptr<WeightSubscriberSocket> s(new WeightSubscriberSocket());
   s->socket_ = zmq_socket(Context(), ZMQ_SUB);
   if (s->socket_ == nullptr) return Internal("zmq_socket(SUB): " + ZmqError());
@@ -219,6 +287,7 @@ Result<std::unique_ptr<WeightSubscriberSocket>> WeightSubscriberSocket::Connect(
   zmq_setsockopt(s->socket_, ZMQ_RECONNECT_IVL, &ivl, sizeof(ivl));
   zmq_setsockopt(s->socket_, ZMQ_RECONNECT_IVL_MAX, &ivl_max, sizeof(ivl_max));
   zmq_setsockopt(s->socket_, ZMQ_SUBSCRIBE, kMsgWeights, std::strlen(kMsgWeights));
+  MEM1_RETURN_IF_ERROR(SecureClient(s->socket_, curve));
   if (zmq_connect(s->socket_, endpoint.c_str()) != 0) {
     return InvalidArgument("cannot connect to weights endpoint " + endpoint + ": " + ZmqError());
   }

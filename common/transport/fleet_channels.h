@@ -8,6 +8,10 @@
 // Every message is two frames: [kind][payload]. kind is one of the kMsg* strings below and
 // payload the serialized protobuf of that kind. Unknown kinds are counted and dropped.
 //
+// Security (common/transport/curve.h): server sockets given CurveServerOptions run as CURVE
+// servers and admit only the keys their gate admits; client sockets given CurveClientOptions
+// verify the server's key. Default options = plain sockets.
+//
 // Thread safety: every object is used by ONE thread (ZeroMQ sockets are not thread safe);
 // the shared context is thread safe.
 #ifndef MEM1_COMMON_TRANSPORT_FLEET_CHANNELS_H_
@@ -16,9 +20,11 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "common/transport/curve.h"
 #include "common/util/status.h"
 
 namespace mem1 {
@@ -39,11 +45,16 @@ struct FleetMessage {
   std::string peer;     // ROUTER side: the sender's routing id; DEALER side: index of the link ("0", "1", ...)
   std::string kind;
   std::string payload;
+  std::string user_id;  // CURVE: the sender's Z85 public key (set by the ZAP handler); plain: ""
 };
 
 // "tcp://*:0" / "tcp://*:*" bind an ephemeral port; endpoint() then tells which one.
 // An endpoint to advertise: the bound endpoint with its host replaced by `host`.
 std::string AdvertisedEndpoint(const std::string& bound_endpoint, const std::string& host);
+
+// True for endpoints only this host can reach: ipc://, inproc://, tcp:// on 127.0.0.0/8,
+// localhost or [::1]. "tcp://*:N" and every other address are reachable from other hosts.
+bool IsLoopbackEndpoint(const std::string& endpoint);
 
 // Learner side of the trajectory channel (one per rank).
 class TrajectoryServer {
@@ -51,6 +62,8 @@ class TrajectoryServer {
   struct Options {
     std::string bind_endpoint = "tcp://*:0";  // ZeroMQ endpoint to bind
     int64_t max_message_bytes = 64 << 20;     // ZMQ_MAXMSGSIZE: bigger messages drop the connection
+    CurveServerOptions curve;                 // default: plain
+    std::shared_ptr<CurveGate> gate;          // CURVE: share this gate (e.g. with the weight PUB); null = own
   };
   // UNAVAILABLE when the endpoint cannot be bound (in use, bad address): names it.
   [[nodiscard]] static Result<std::unique_ptr<TrajectoryServer>> Bind(const Options& options);
@@ -60,17 +73,27 @@ class TrajectoryServer {
   // The endpoint actually bound, e.g. "tcp://0.0.0.0:41235".
   const std::string& endpoint() const { return endpoint_; }
   // Waits up to timeout_ms for one message; nullopt on timeout. Malformed multipart messages
-  // (not exactly two frames after the routing id) are counted in dropped() and skipped.
+  // (not exactly two frames after the routing id) are counted in dropped() and skipped;
+  // messages from a banned peer, or (CURVE) from a key the gate no longer admits (revoked),
+  // are counted in refused() and skipped.
   [[nodiscard]] Result<std::optional<FleetMessage>> Receive(int timeout_ms);
   // Sends [kind][payload] to `peer` (dropped silently if the peer is gone: it will re-send).
   [[nodiscard]] Status Send(const std::string& peer, const std::string& kind, const std::string& payload);
+  // Refuses the sender of `m` from now on: its routing id and (CURVE) its key, which the ZAP
+  // handler then refuses at every reconnect.
+  void Ban(const FleetMessage& m);
   int64_t dropped() const { return dropped_; }
+  int64_t refused() const { return refused_; }
+  // The CURVE gate (null on a plain socket).
+  const std::shared_ptr<CurveGate>& gate() const { return gate_; }
 
  private:
   TrajectoryServer() = default;
   void* socket_ = nullptr;
   std::string endpoint_;
-  int64_t dropped_ = 0;
+  std::shared_ptr<CurveGate> gate_;
+  std::set<std::string> banned_peers_;
+  int64_t dropped_ = 0, refused_ = 0;
 };
 
 // Actor side of the trajectory channel: one DEALER per learner rank.
@@ -79,7 +102,8 @@ class LearnerLinks {
   // Connects (asynchronously: ZeroMQ retries until the peer is up) to every endpoint.
   // `identity` becomes the routing id the learner sees (the actor id).
   [[nodiscard]] static Result<std::unique_ptr<LearnerLinks>> Connect(const std::vector<std::string>& endpoints,
-                                                                    const std::string& identity);
+                                                                    const std::string& identity,
+                                                                    const CurveClientOptions& curve = {});
   ~LearnerLinks();
   LearnerLinks(const LearnerLinks&) = delete;
   LearnerLinks& operator=(const LearnerLinks&) = delete;
@@ -101,7 +125,10 @@ class LearnerLinks {
 // Rank 0's weight publisher.
 class WeightPublisherSocket {
  public:
-  [[nodiscard]] static Result<std::unique_ptr<WeightPublisherSocket>> Bind(const std::string& endpoint);
+  // CURVE: `gate` (may be null: then one is made from curve.authorized_keys) admits subscribers.
+  [[nodiscard]] static Result<std::unique_ptr<WeightPublisherSocket>> Bind(const std::string& endpoint,
+                                                                           const CurveServerOptions& curve = {},
+                                                                           std::shared_ptr<CurveGate> gate = nullptr);
   ~WeightPublisherSocket();
   WeightPublisherSocket(const WeightPublisherSocket&) = delete;
   WeightPublisherSocket& operator=(const WeightPublisherSocket&) = delete;
@@ -113,13 +140,15 @@ class WeightPublisherSocket {
  private:
   WeightPublisherSocket() = default;
   void* socket_ = nullptr;
+  std::shared_ptr<CurveGate> gate_;
   std::string endpoint_;
 };
 
 // An actor's weight subscription.
 class WeightSubscriberSocket {
  public:
-  [[nodiscard]] static Result<std::unique_ptr<WeightSubscriberSocket>> Connect(const std::string& endpoint);
+  [[nodiscard]] static Result<std::unique_ptr<WeightSubscriberSocket>> Connect(const std::string& endpoint,
+                                                                             const CurveClientOptions& curve = {});
   ~WeightSubscriberSocket();
   WeightSubscriberSocket(const WeightSubscriberSocket&) = delete;
   WeightSubscriberSocket& operator=(const WeightSubscriberSocket&) = delete;

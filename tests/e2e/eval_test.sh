@@ -35,6 +35,20 @@ EOF
 run "inspect the expert store" "$BIN/mem1" inspect "$T/expert" --episode 0 --tokenizer "$T/tok.model"
 grep -q "Q1 = " "$T/out" && ok "expert turns carry the Q1 = ... state" || bad "expert text: $(head -c 600 "$T/out")"
 
+# Play (issue #15): the environment as the agent sees it, actions on stdin. End of input at once
+# shows the golden answers; then a transcript: a search, a blank line, a typing slip, the answer.
+"$BIN/mem1" qa play "${C[@]}" --objectives 2 --split test --task 1 </dev/null >"$T/play0" 2>"$T/err"
+gold="$(sed -n 's/^== golden answers: //p' "$T/play0")"
+grep -q "== end of input" "$T/play0" && [ -n "$gold" ] && ok "qa play: end of input ends the episode, golden answers shown" \
+  || bad "qa play EOF: $(cat "$T/play0" "$T/err" | tail -5)"
+q1="$(grep -o 'Q1: [^?]*' "$T/play0" | head -1 | cut -c5-)"
+printf 'search[%s]\n\nnonsense\n<answer>%s</answer>\n' "$q1" "$gold" \
+  | "$BIN/mem1" qa play "${C[@]}" --objectives 2 --split test --task 1 >"$T/play1" 2>"$T/err"
+grep -q "<info>" "$T/play1" && grep -q "Doc 1(Title:" "$T/play1" && grep -q "(not an action" "$T/play1" \
+  && grep -q "== episode over: reward 2.000" "$T/play1" && grep -q "^-- turn 2/6" "$T/play1" && ! grep -q "^-- turn 3/6" "$T/play1" \
+  && ok "qa play transcript: search result in <info>, a slip costs no turn, the golden answers score 2 of 2" \
+  || bad "qa play transcript: $(cat "$T/play1" "$T/err" | tail -12)"
+
 # Eval: 2 objective counts x 2 policies, 3 tasks each, with a metrics file for the curves.
 cat > "$T/metrics.jsonl" <<'EOF'
 {"step": 1, "rollout/reward_mean": 0.5, "rollout/exact_match_mean": 0.5, "train/loss": 2.0, "train/kl": 0.0}

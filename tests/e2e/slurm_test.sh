@@ -55,6 +55,13 @@ grep -q '^#SBATCH hetjob$' <<<"$g" && grep -q '^#SBATCH --gpus-per-node=4$' <<<"
   && grep -q 'learner.backend=nccl --set runtime.device=cuda' <<<"$g" && grep -q 'srun --het-group=0 --mpi=pmix' <<<"$g" \
   && ok "GPU render: hetjob, 4 GPUs = 4 ranks per learner node, NCCL/CUDA, partition on both components" \
   || { bad "GPU render"; echo "$g" | grep -E '^#SBATCH|_CMD='; }
+grep -q "security.keys_dir=$T/g/keys" <<<"$g" && grep -q 'learner.bind_endpoint=tcp://\\\*:0' <<<"$g" \
+  && [ "$(grep -c "security.keys_dir=$T/g/keys" <<<"$g")" = 2 ] \
+  && ok "default render: every interface, CURVE keys in RUN_DIR/keys for learner and actors" \
+  || { bad "security render"; echo "$g" | grep -E '_CMD='; }
+i="$(dry --insecure --learner-nodes 1 --gpus-per-node 1 --actor-nodes 1 --actors-per-node 1 --run-dir "$T/i")"
+grep -q 'security.insecure=true' <<<"$i" && ! grep -q 'security.keys_dir' <<<"$i" \
+  && ok "--insecure render: plain sockets, said so" || { bad "--insecure render"; echo "$i" | grep -E '_CMD='; }
 c="$(dry --cpu --learner-nodes 1 --gpus-per-node 2 --actor-nodes 1 --actors-per-node 2 --resume "$T/resume-me" --set a.b=1)"
 ! grep -q '^#SBATCH --gpus' <<<"$c" && grep -q 'learner.backend=mpi --set runtime.device=cpu --set a.b=1 --resume' <<<"$c" \
   && grep -q "RUN_DIR=$T/resume-me" <<<"$c" && bash -n <(echo "$c") \
@@ -109,8 +116,9 @@ fi
 # --- the job ---------------------------------------------------------------------------------
 RUN="$T/run"
 t1=$(now)
-if [ "$FAKE" = 1 ]; then export MEM1_FAKE_EXPECT_ACTORS=3; fi   # 2 hetjob actors + 1 joined
-MEM1_BIN="$JOB_BIN" timeout "$JOB_TIMEOUT" "$SUBMIT" "$CFG" --cpu \
+SEC=()   # real binaries: CURVE keys made by submit.sh in RUN/keys; the stand-ins have no `mem1 keys gen`
+if [ "$FAKE" = 1 ]; then export MEM1_FAKE_EXPECT_ACTORS=3; SEC=(--insecure); fi   # 2 hetjob actors + 1 joined
+MEM1_BIN="$JOB_BIN" timeout "$JOB_TIMEOUT" "$SUBMIT" "$CFG" --cpu "${SEC[@]}" \
   --learner-nodes 1 --gpus-per-node 1 --actor-nodes 1 --actors-per-node 2 --time 20 \
   --run-dir "$RUN" --wait "${SETS[@]}" >"$T/submit.out" 2>&1 &
 submit_pid=$!
@@ -162,6 +170,11 @@ for t in 0 1; do
   [ -s "$f" ] && ok "actor $jid-$t log exists" || bad "missing $f"
 done
 [ -s "$RUN/logs/learner-$jid-0.log" ] && ok "learner rank 0 log exists" || bad "missing learner-$jid-0.log"
+if [ "$FAKE" != 1 ]; then
+  grep -q 'fleet sockets: CURVE' "$RUN/logs/learner-$jid-0.log" && grep -q 'fleet sockets CURVE' "$RUN/logs/actor-$jid-0.log" \
+    && [ -s "$RUN/keys/authorized_keys" ] \
+    && ok "learner and actors ran CURVE with the keys submit.sh made in RUN/keys" || bad "CURVE not in use (see logs)"
+fi
 if [ "$FAKE" = 1 ]; then
   grep -q 'pmix namespace' "$RUN/logs/learner-$jid-0.log" 2>/dev/null \
     && ok "learner started under srun --mpi=pmix (PMIX_RANK set)" || bad "learner had no PMIx environment"

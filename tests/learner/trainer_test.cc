@@ -6,12 +6,15 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
+#include <map>
 #include <set>
 #include <unistd.h>
 
 #include "common/memory/trajectory_layout.h"
 #include "common/storage/trajectory_store.h"
 #include "learner/losses.h"
+#include "learner/scoring.h"
 #include "learner/trajectory_source.h"
 #include "tests/common/model/test_util.h"
 #include "learner/synthetic_trajectories.h"
@@ -394,6 +397,79 @@ TEST(TrainerTest, SftReducesTokenNll) {
   double last = first;
   for (int i = 0; i < 30; ++i) last = t.Step(batch).value().loss;
   EXPECT_LT(last, 0.5 * first) << first << " -> " << last;
+}
+
+// SFT's auxiliary LM loss scores every non-model token except the first of its segment (each
+// predicted from inside its own segment); the model-token NLL is still reported on its own.
+TEST(TrainerTest, SftLmLossScoresTheInSegmentNonModelTokensAndKeepsTheModelNllApart) {
+  auto comm = MakeLocalCommunicator();
+  auto batch = SyntheticBatch(270, 4, 97, 0);
+  // Hand count and reference NLL of the LM tokens, from the segments.
+  int64_t lm_tokens = 0;
+  double lm_nll = 0;
+  auto reference = TinyModel(65);
+  {
+    torch::NoGradGuard g;
+    for (const auto& tr : batch) {
+      auto seq = BuildMaskedSequence(tr).value();
+      MaskedSequence only_lm = seq;
+      std::fill(only_lm.loss_mask.begin(), only_lm.loss_mask.end(), 0);
+      for (int s = 0; s < tr.segments_size(); ++s) {
+        if (tr.segments(s).role() == proto::ROLE_MODEL) continue;
+        const auto& span = seq.segments[s];
+        for (int64_t i = std::max<int64_t>(span.begin + 1, 1); i < span.end; ++i) only_lm.loss_mask[i] = 1;
+        lm_tokens += std::max<int64_t>(0, span.end - span.begin - 1);
+      }
+      auto sc = ScoreSequences(reference, {&only_lm}, {tr.sampling_temperature() > 0 ? tr.sampling_temperature() : 1.f}, false);
+      lm_nll += -sc.logp.sum().item<double>();
+    }
+  }
+  ASSERT_GT(lm_tokens, 0);
+  auto opts = Options("sft");
+  opts.ppo.sft_lm_weight = 0.5;
+  Trainer plain(TinyModel(65), Options("sft"), comm.get());
+  const double model_nll = plain.HeldOutNll(batch).value();
+  const auto base = plain.Step(batch).value();
+  EXPECT_EQ(base.lm_tokens, 0);
+  EXPECT_EQ(base.lm_loss, 0);
+  Trainer t(TinyModel(65), opts, comm.get());
+  const auto st = t.Step(batch).value();
+  EXPECT_EQ(st.lm_tokens, lm_tokens);
+  EXPECT_EQ(st.tokens, base.tokens);  // model tokens only
+  EXPECT_NEAR(st.policy_loss, model_nll, 1e-5 * model_nll);
+  EXPECT_NEAR(st.lm_loss, lm_nll / lm_tokens, 1e-5 * st.lm_loss);
+  const double expected = (model_nll * st.tokens + 0.5 * lm_nll) / (st.tokens + 0.5 * lm_tokens);
+  EXPECT_NEAR(st.loss, expected, 1e-5 * expected);
+  // The LM term changes the update: the two policies differ after one step.
+  EXPECT_NE(t.HeldOutNll(batch).value(), plain.HeldOutNll(batch).value());
+}
+
+// A NaN/Inf gradient norm skips the update (weights and AdamW state unchanged) and, three
+// steps in a row, fails the step with DATA_LOSS instead of training on garbage.
+TEST(TrainerTest, NonFiniteGradientSkipsTheUpdateAndFailsAfterThreeInARow) {
+  auto comm = MakeLocalCommunicator();
+  auto model = TinyModel(67);
+  auto batch = SyntheticBatch(280, 3, 97, 0);
+  Trainer t(model, Options("sft"), comm.get());
+  {
+    torch::NoGradGuard g;
+    model->named_parameters(true)["model.norm.weight"][0] = std::numeric_limits<float>::infinity();
+  }
+  std::map<std::string, torch::Tensor> before;
+  for (const auto& p : model->named_parameters(true)) before[p.key()] = p.value().clone();
+  for (int i = 1; i <= kMaxNonFiniteSteps; ++i) {
+    auto st = t.Step(batch);
+    if (i < kMaxNonFiniteSteps) {
+      ASSERT_TRUE(st.ok()) << st.status().ToString();
+      EXPECT_TRUE(st->skipped_nonfinite);
+      EXPECT_FALSE(std::isfinite(st->grad_norm));
+    } else {
+      ASSERT_FALSE(st.ok());
+      EXPECT_EQ(st.status().code(), StatusCode::kDataLoss);
+      EXPECT_NE(st.status().message().find("3 steps in a row"), std::string::npos) << st.status().message();
+    }
+  }
+  for (const auto& p : model->named_parameters(true)) EXPECT_TRUE(torch::equal(p.value(), before[p.key()])) << p.key();
 }
 
 TEST(TrainerTest, HeldOutNllIsTheSftLossBeforeTheStepAndChangesNothing) {

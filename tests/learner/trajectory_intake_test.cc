@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "common/transport/fleet_channels.h"
 #include "learner/synthetic_trajectories.h"
@@ -23,7 +24,7 @@ struct Harness {
   std::unique_ptr<TrajectoryIntake> intake;
   std::unique_ptr<LearnerLinks> links;
 
-  explicit Harness(const std::string& name) {
+  explicit Harness(const std::string& name, int32_t max_rejections = 64) {
     dir = fs::temp_directory_path() / ("mem1_intake_" + name + "_" + std::to_string(::getpid()));
     fs::remove_all(dir);
     TrajectoryStoreOptions so;
@@ -37,6 +38,7 @@ struct Harness {
     o.vocab_size = 97;
     o.limits.max_message_bytes = 1 << 16;
     o.incarnation = "test-1";
+    o.max_rejections_per_actor = max_rejections;
     auto in = TrajectoryIntake::Start(o, source.get(), nullptr);
     CHECK(in.ok()) << in.status().ToString();
     intake = std::move(in).value();
@@ -49,25 +51,29 @@ struct Harness {
     (void)source->CloseStore();
     fs::remove_all(dir);
   }
-  // Sends (retrying while the connection comes up) and waits for the reply.
-  proto::Ack SendAndWait(const std::string& payload) {
-    for (int i = 0; i < 200 && !links->Send(0, kMsgTrajectory, payload).ok(); ++i) usleep(10000);
-    for (int i = 0; i < 200; ++i) {
-      auto m = links->Receive(20);
+  // Sends (retrying while the connection comes up) and waits up to `tries` x 20 ms for the reply.
+  static std::optional<proto::Ack> TrySend(LearnerLinks* l, const std::string& payload, int tries) {
+    for (int i = 0; i < 200 && !l->Send(0, kMsgTrajectory, payload).ok(); ++i) usleep(10000);
+    for (int i = 0; i < tries; ++i) {
+      auto m = l->Receive(20);
       if (m.ok() && m->has_value() && (*m)->kind == kMsgAck) {
         proto::Ack a;
         CHECK(a.ParseFromString((*m)->payload));
         return a;
       }
     }
-    ADD_FAILURE() << "no ack";
-    return proto::Ack();
+    return std::nullopt;
+  }
+  proto::Ack SendAndWait(const std::string& payload) {
+    auto a = TrySend(links.get(), payload, 200);
+    if (!a) ADD_FAILURE() << "no ack";
+    return a.value_or(proto::Ack());
   }
 };
 
-proto::Trajectory Valid(uint64_t episode) {
+proto::Trajectory Valid(uint64_t episode, const std::string& actor = "actor-a") {
   auto t = SyntheticMem1Trajectory(episode, 97, 2, 0);
-  t.set_actor_id("actor-a");
+  t.set_actor_id(actor);
   t.set_episode_id(episode);
   return t;
 }
@@ -143,6 +149,45 @@ TEST(TrajectorySourceTest, InProcessQueueCloseWakesWaiters) {
   EXPECT_EQ(after.status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(q.Push(Valid(2)).code(), StatusCode::kUnavailable);
   EXPECT_EQ(q.cursor(), 1);
+}
+
+}  // namespace
+}  // namespace mem1
+
+namespace mem1 {
+namespace {
+
+// learner.max_rejections_per_actor = 3: two refused messages leave the actor in (the boundary),
+// the third bans it (its later valid trajectories are dropped unread), another actor trains on.
+TEST(TrajectoryIntakeTest, ActorIsBannedAtTheRejectionLimitOthersKeepTraining) {
+  Harness h("ban", 3);
+  const std::string garbage("\xff\xff\xff\x01garbage", 11);
+  h.SendAndWait(garbage);
+  h.SendAndWait(garbage);
+  EXPECT_FALSE(h.intake->actors()["actor-a"].banned);
+  auto ok = h.SendAndWait(Valid(1).SerializeAsString());
+  ASSERT_EQ(ok.episode_ids_size(), 1) << "two rejections are below the limit: still accepted";
+  h.SendAndWait(garbage);  // the third: refused, answered, and the actor is banned
+  EXPECT_TRUE(h.intake->actors()["actor-a"].banned);
+  EXPECT_EQ(h.intake->counters().banned_actors, 1);
+  EXPECT_FALSE(Harness::TrySend(h.links.get(), Valid(2).SerializeAsString(), 25).has_value())
+      << "a banned actor gets no ack";
+  EXPECT_EQ(h.source->size(), 1);
+  auto b = LearnerLinks::Connect({h.intake->endpoint()}, "actor-b");
+  ASSERT_TRUE(b.ok());
+  auto acked = Harness::TrySend(b.value().get(), Valid(3, "actor-b").SerializeAsString(), 200);
+  ASSERT_TRUE(acked.has_value());
+  ASSERT_EQ(acked->episode_ids_size(), 1);
+  EXPECT_EQ(h.source->size(), 2);
+  EXPECT_GE(h.intake->counters().refused_unread, 1);
+}
+
+// max_rejections_per_actor = 0: never banned, however many bad messages.
+TEST(TrajectoryIntakeTest, ZeroRejectionLimitNeverBans) {
+  Harness h("noban", 0);
+  for (int i = 0; i < 5; ++i) h.SendAndWait(std::string("\xff\xff\xff\x01garbage", 11));
+  EXPECT_FALSE(h.intake->actors()["actor-a"].banned);
+  EXPECT_EQ(h.SendAndWait(Valid(9).SerializeAsString()).episode_ids_size(), 1);
 }
 
 }  // namespace

@@ -198,5 +198,24 @@ TEST(ConfigTest, MissingFileIsNotFound) {
   EXPECT_NE(c.status().message().find("/nonexistent/x.yaml"), std::string::npos);
 }
 
+TEST(ConfigTest, DirectoryIsNotAConfigFile) {
+  auto c = LoadConfig(::testing::TempDir(), {});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(c.status().message().find("a directory"), std::string::npos) << c.status().message();
+}
+
+TEST(ConfigTest, DuplicateKeyNamesFileLineAndPath) {
+  auto c = ParseConfig("runtime:\n  threads: 1\n  seed: 3\n  threads: 2\n", "dup.yaml", {});
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().message().rfind("dup.yaml:4: duplicate key \"runtime.threads\"", 0), 0u) << c.status().message();
+  auto top = ParseConfig("runtime:\n  seed: 1\nruntime:\n  seed: 2\n", "top.yaml", {});
+  ASSERT_FALSE(top.ok());
+  EXPECT_NE(top.status().message().find("duplicate key \"runtime\""), std::string::npos) << top.status().message();
+  // The same key name in two sections is not a duplicate.
+  auto two_sections = ParseConfig("env:\n  qa:\n    split: dev\n  webshop:\n    split: dev\n", "ok.yaml", {});
+  EXPECT_TRUE(two_sections.ok()) << two_sections.status().ToString();
+}
+
 }  // namespace
 }  // namespace mem1

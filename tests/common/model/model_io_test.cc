@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "common/model/safetensors.h"
@@ -105,6 +106,20 @@ TEST_F(ModelIoTest, SaveThenLoadIsBitExact) {
     ASSERT_EQ(pa.size(), pb.size());
     for (const auto& p : pa) EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
   }
+}
+
+TEST_F(ModelIoTest, NonFiniteWeightIsRefusedAtLoadNamingTheTensor) {
+  auto m = TinyModel(14);
+  {
+    torch::NoGradGuard g;
+    m->named_parameters(true)["model.layers.1.mlp.up_proj.weight"][2][3] = std::numeric_limits<float>::quiet_NaN();
+  }
+  ASSERT_TRUE(SaveHfModel(m, dir_.string(), "float32").ok());
+  auto r = LoadHfModel(dir_.string(), torch::kCPU, torch::kFloat32);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(r.status().message().find("\"model.layers.1.mlp.up_proj.weight\" has 1 non-finite"), std::string::npos)
+      << r.status().message();
 }
 
 TEST_F(ModelIoTest, MissingTensorAndShapeMismatchAreNamed) {
