@@ -13,6 +13,8 @@ PKGS=(
   libopenmpi-dev openmpi-bin
   libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libsentencepiece-dev libicu-dev libxapian-dev
+  # the Search-R1 / FlashRAG retrieval-server API (mem1 serve retriever, env.qa.retriever)
+  libcpp-httplib-dev
   wordnet-base
   libgtest-dev libgmock-dev libbenchmark-dev
   python3

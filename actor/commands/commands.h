@@ -24,6 +24,7 @@ void RegisterEvalSubcommand(CLI::App* parent, const std::string& name, const std
 void RegisterWebShopCommands(CLI::App* app);  // datagen webshop, webshop index|play|eval
 void RegisterExpertCommands(CLI::App* datagen);  // datagen expert (called by RegisterQaCommands)
 void RegisterPlayCommands(CLI::App* app);     // play, qa play (called by RegisterQaCommands)
+void RegisterServeCommands(CLI::App* app);    // serve retriever (called by RegisterQaCommands)
 
 // Plays `env` from stdin-like `in`: prints the prompt and every observation as the agent sees
 // them (WrapObservation in `preset`'s tags) to `out`. Each non-empty line is one action: the

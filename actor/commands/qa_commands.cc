@@ -59,6 +59,7 @@ int RunIndexBuild(const IndexArgs& a) {
 void RegisterQaCommands(CLI::App* app) {
   RegisterEvalCommand(app);
   RegisterPlayCommands(app);
+  RegisterServeCommands(app);
 
   auto* datagen = app->add_subcommand("datagen", "Generate datasets in the real formats");
   datagen->require_subcommand(1);

@@ -2,6 +2,7 @@
 
 #include "actor/envs/qa/qa_env.h"
 #include "actor/envs/qa/qa_expert.h"
+#include "actor/envs/qa/http_retriever.h"
 #include "actor/envs/webshop/webshop_env.h"
 #include "actor/envs/webshop/webshop_policy.h"
 
@@ -46,7 +47,12 @@ Result<std::unique_ptr<EnvironmentBundle>> MakeEnvironments(const Mem1Config& co
     return InvalidArgument(file + ": " + std::to_string(train.size()) + " usable questions, fewer than " +
                            "env.qa.objectives = " + std::to_string(config.env.qa.objectives));
   }
-  MEM1_ASSIGN_OR_RETURN(b->retriever, OpenXapianRetriever(data + "/index"));
+  if (config.env.qa.retriever.empty()) {
+    MEM1_ASSIGN_OR_RETURN(b->retriever, OpenXapianRetriever(data + "/index"));
+  } else {
+    MEM1_ASSIGN_OR_RETURN(b->retriever, OpenHttpRetriever(config.env.qa.retriever));
+    LOG(INFO) << "qa: passages from the retrieval server " << config.env.qa.retriever;
+  }
   QaEnvOptions eo;
   eo.top_k = config.env.qa.top_k;
   eo.mean_reward = config.env.qa.mean_reward;

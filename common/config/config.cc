@@ -359,6 +359,7 @@ void BindAll(Binder& b, Mem1Config& c) {
       q.String("data_dir", &e.data_dir);
       q.Integer("objectives", &e.objectives, 1, 1024);
       q.Integer("top_k", &e.top_k, 1, 1000);
+      q.String("retriever", &e.retriever, {}, "(|http://.+)");
       q.String("split", &e.split, {"train", "dev", "test"});
       q.Bool("mean_reward", &e.mean_reward);
       q.Real("format_penalty", &e.format_penalty, 0.0, 1e6);

@@ -130,6 +130,8 @@ struct QaEnvConfig {
   int32_t objectives = 2;                 // questions per task (paper: train on 2)
   std::string split = "train";            // train | dev | test: the questions tasks are drawn from
   int32_t top_k = 3;                      // passages per search (MEM1: 3)
+  std::string retriever = "";             // "" = the Xapian index data_dir/index; http://host:port/retrieve = a
+                                          // Search-R1 / FlashRAG retrieval server (e.g. `mem1 serve retriever`)
   bool mean_reward = false;               // false: sum of EM over objectives (paper)
   double format_penalty = 0.0;            // for a missing answer block or a wrong answer count
 };
