@@ -1,6 +1,8 @@
 // `mem1 bench retrieval`: index build passages/s and query throughput (queries/s, p50 and p99
 // latency) on a synthetic corpus (default ~1M passages), single-threaded and with 2 threads
-// (each thread its own read-only searcher). Baseline for the ratio: the 1-thread run.
+// (each thread its own read-only searcher), in process and through `mem1 serve retriever`'s HTTP
+// API (a server thread pool of 2 on 127.0.0.1, one keep-alive client per thread). Baseline for
+// the ratios: the in-process 1-thread run.
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -8,6 +10,10 @@
 #include <iostream>
 #include <thread>
 
+#include <functional>
+#include <future>
+
+#include "actor/envs/qa/http_retriever.h"
 #include "actor/envs/qa/retriever.h"
 #include "actor/envs/qa/synthetic_world.h"
 #include "bench/bench_env.h"
@@ -27,13 +33,14 @@ struct QueryStats {
   double qps = 0, p50_ms = 0, p99_ms = 0;
 };
 
-QueryStats RunQueries(const std::string& index, const std::vector<std::string>& queries, int threads) {
+QueryStats RunQueries(const std::function<std::unique_ptr<Retriever>()>& open, const std::vector<std::string>& queries,
+                      int threads) {
   std::vector<std::vector<double>> lat(threads);
   const double t0 = MonotonicSeconds();
   std::vector<std::thread> pool;
   for (int t = 0; t < threads; ++t) {
     pool.emplace_back([&, t] {
-      auto r = OpenXapianRetriever(index).value();
+      auto r = open();
       for (size_t i = t; i < queries.size(); i += threads) {
         const double s = MonotonicSeconds();
         auto hits = r->Search(queries[i], 3);
@@ -74,13 +81,43 @@ int RunRetrievalBench(const RetrievalBenchArgs& a) {
   for (const auto* split : {&w.train, &w.test})
     for (const auto& q : *split)
       if (static_cast<int64_t>(queries.size()) < a.queries) queries.push_back(q.question);
-  RunQueries((dir / "index").string(), std::vector<std::string>(queries.begin(), queries.begin() + std::min<size_t>(200, queries.size())), 1);  // warm cache
-  const QueryStats one = RunQueries((dir / "index").string(), queries, 1);
-  const QueryStats two = RunQueries((dir / "index").string(), queries, 2);
+  const std::string index = (dir / "index").string();
+  auto local = [&] { return OpenXapianRetriever(index).value(); };
+  RunQueries(local, std::vector<std::string>(queries.begin(), queries.begin() + std::min<size_t>(200, queries.size())), 1);  // warm cache
+  const QueryStats one = RunQueries(local, queries, 1);
+  const QueryStats two = RunQueries(local, queries, 2);
   std::cout << std::setprecision(0) << "queries 1 thread: " << one.qps << " queries/s, p50 " << std::setprecision(2)
             << one.p50_ms << " ms, p99 " << one.p99_ms << " ms\n";
   std::cout << std::setprecision(0) << "queries 2 threads: " << two.qps << " queries/s (" << std::setprecision(2)
             << two.qps / one.qps << "x vs 1 thread), p50 " << two.p50_ms << " ms, p99 " << two.p99_ms << " ms\n";
+  // The same queries through the HTTP API.
+  std::atomic<bool> stop{false};
+  RetrievalServerOptions so;
+  so.port = 0;
+  so.threads = 2;
+  RetrievalServerStats stats;
+  std::promise<int> port;
+  Status served;
+  std::thread server([&] {
+    served = ServeRetriever(index, so, &stop, &stats, [&](int p) { port.set_value(p); });
+    if (!served.ok()) port.set_value(-1);
+  });
+  const int p = port.get_future().get();
+  if (p < 0) {
+    server.join();
+    return ReportError(served);
+  }
+  const std::string url = "http://127.0.0.1:" + std::to_string(p) + "/retrieve";
+  auto remote = [&] { return OpenHttpRetriever(url).value(); };
+  const QueryStats h1 = RunQueries(remote, queries, 1);
+  const QueryStats h2 = RunQueries(remote, queries, 2);
+  stop = true;
+  server.join();
+  std::cout << std::setprecision(0) << "http 1 client: " << h1.qps << " queries/s (" << std::setprecision(2)
+            << h1.qps / one.qps << "x of in-process 1 thread), p50 " << h1.p50_ms << " ms, p99 " << h1.p99_ms << " ms\n";
+  std::cout << std::setprecision(0) << "http 2 clients (server 2 threads): " << h2.qps << " queries/s ("
+            << std::setprecision(2) << h2.qps / one.qps << "x of in-process 1 thread), p50 " << h2.p50_ms << " ms, p99 "
+            << h2.p99_ms << " ms\n";
   if (a.dir.empty()) fs::remove_all(dir);
   return 0;
 }
@@ -89,7 +126,8 @@ int RunRetrievalBench(const RetrievalBenchArgs& a) {
 
 void RegisterRetrievalBench(CLI::App* bench) {
   auto args = std::make_shared<RetrievalBenchArgs>();
-  auto* r = bench->add_subcommand("retrieval", "BM25 index build passages/s and query throughput/latency, 1 vs 2 threads");
+  auto* r = bench->add_subcommand("retrieval", "BM25 index build passages/s and query throughput/latency, 1 vs 2 threads, "
+                                               "in process and over the HTTP retrieval API");
   r->add_option("--passages", args->passages, "Synthetic corpus size")->check(CLI::Range(int64_t{100}, int64_t{100000000}));
   r->add_option("--queries", args->queries, "Queries to time")->check(CLI::Range(int64_t{10}, int64_t{10000000}));
   r->add_option("--dir", args->dir, "Keep corpus and index here (default: temporary, deleted)");
