@@ -16,8 +16,6 @@
 namespace mem1 {
 namespace {
 
-std::string Trim(const std::string& s) { return TrimWhitespace(s); }
-
 std::string FormatFixed(double v, int digits) {
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%.*f", digits, v == 0.0 ? 0.0 : v);  // no "-0.000"
@@ -64,7 +62,7 @@ Result<StepResult> PlayInteractive(Environment* env, const TagPreset& preset, in
         PrintResult(*env, r, out);
         return r;
       }
-      line = Trim(line);
+      line = TrimWhitespace(line);
     } while (line.empty());
     std::string action, content;
     if (line.find('<') != std::string::npos) {
@@ -90,7 +88,7 @@ Result<StepResult> PlayInteractive(Environment* env, const TagPreset& preset, in
       for (const auto& a : actions) named |= (a.name == name && line.back() == ']');
       if (named) {
         action = name;
-        content = Trim(line.substr(open + 1, line.size() - open - 2));
+        content = TrimWhitespace(line.substr(open + 1, line.size() - open - 2));
       } else if (actions.size() == 1) {
         action = actions[0].name;  // WebShop: the whole line is the action's content
         content = line;

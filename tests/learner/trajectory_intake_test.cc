@@ -151,11 +151,6 @@ TEST(TrajectorySourceTest, InProcessQueueCloseWakesWaiters) {
   EXPECT_EQ(q.cursor(), 1);
 }
 
-}  // namespace
-}  // namespace mem1
-
-namespace mem1 {
-namespace {
 
 // learner.max_rejections_per_actor = 3: two refused messages leave the actor in (the boundary),
 // the third bans it (its later valid trajectories are dropped unread), another actor trains on.

@@ -24,12 +24,12 @@ class HttpRetriever : public Retriever {
     client_.set_tcp_nodelay(true);  // headers and body go in separate writes: Nagle + delayed ACK cost ~80 ms each
   }
 
-  // One query, with retries. OK + hits, or the last failure.
-  Result<std::vector<SearchHit>> Query(const std::string& query, int k) {
+  // One query, with up to `attempts` tries. OK + hits, or the last failure.
+  Result<std::vector<SearchHit>> Query(const std::string& query, int k, int attempts) {
     const std::string body = RetrieveRequestJson({query}, k, true);
     std::string why;
     double backoff = 0.25;
-    for (int attempt = 0; attempt < options_.attempts; ++attempt) {
+    for (int attempt = 0; attempt < attempts; ++attempt) {
       if (attempt > 0) {
         std::this_thread::sleep_for(std::chrono::duration<double>(backoff));
         backoff *= 4;
@@ -48,12 +48,12 @@ class HttpRetriever : public Retriever {
       if (!parsed.ok()) return parsed.status();
       return std::move(parsed).value()[0];
     }
-    return Unavailable("retriever " + url_ + ": " + why + " (after " + std::to_string(options_.attempts) + " attempts)");
+    return Unavailable("retriever " + url_ + ": " + why + " (after " + std::to_string(attempts) + " attempts)");
   }
 
   std::vector<SearchHit> Search(const std::string& query, int k) override {
     if (query.find_first_not_of(" \t\r\n") == std::string::npos || k <= 0) return {};
-    auto r = Query(query, k);
+    auto r = Query(query, k, options_.attempts);
     if (r.ok()) return std::move(r).value();
     ++failures_;
     LOG(ERROR) << r.status().message() << "; this observation has no results (" << failures_ << " failed queries so far)";
@@ -122,10 +122,7 @@ Result<std::unique_ptr<Retriever>> OpenHttpRetriever(const std::string& url, con
   const std::string path = m[3].matched ? m[3].str() : "/retrieve";
   auto r = std::make_unique<HttpRetriever>(url, m[1].str(), port, path, options);
   // Probe once, without retries beyond the first backoff: a server that is down is a clear start-up error.
-  HttpRetrieverOptions probe_options = options;
-  probe_options.attempts = std::min(options.attempts, 2);
-  HttpRetriever probe(url, m[1].str(), port, path, probe_options);
-  auto hits = probe.Query("probe", 1);
+  auto hits = r->Query("probe", 1, std::min(options.attempts, 2));
   if (!hits.ok()) return Unavailable(hits.status().message() + ": is the retrieval server running?");
   return std::unique_ptr<Retriever>(std::move(r));
 }

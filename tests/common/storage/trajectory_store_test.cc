@@ -544,11 +544,6 @@ TEST(TrajectoryStoreDirTest, RecognisesStoreDirectories) {
   fs::remove_all(dir);
 }
 
-}  // namespace
-}  // namespace mem1
-
-namespace mem1 {
-namespace {
 
 // A full disk (a 256 KiB tmpfs) on append: a clear error naming ENOSPC, never a crash (also not
 // at exit: HDF5's atexit handler used to segfault on the shard whose close had failed); every
