@@ -2,8 +2,20 @@
 #ifndef MEM1_BENCH_BENCH_ENV_H_
 #define MEM1_BENCH_BENCH_ENV_H_
 
+#include <cstdint>
+#include <string>
+
 namespace mem1 {
 void PrintBenchEnvironment(int threads);
+// Resident set (VmRSS) and its peak (VmHWM) of this process in MiB, from /proc/self/status
+// (-1 when unreadable).
+double RssMiB();
+double PeakRssMiB();
+// Resets the peak (VmHWM) to the current RSS (writes 5 to /proc/self/clear_refs); false if
+// the kernel refuses.
+bool ResetPeakRss();
+// Bytes of the regular files under `path` (recursive).
+int64_t DiskBytes(const std::string& path);
 }  // namespace mem1
 
 #endif  // MEM1_BENCH_BENCH_ENV_H_

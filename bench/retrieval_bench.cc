@@ -74,9 +74,32 @@ int RunRetrievalBench(const RetrievalBenchArgs& a) {
             << MonotonicSeconds() - g0 << " s)\n";
   IndexBuildOptions io;
   IndexBuildReport r;
+  const double rss_before = RssMiB();
+  const bool peak_reset = ResetPeakRss();
   if (auto st = BuildIndex((dir / "corpus.jsonl").string(), (dir / "index").string(), io, &r); !st.ok()) return ReportError(st);
-  std::cout << std::setprecision(0) << "index build: " << r.passages / r.seconds << " passages/s (" << std::setprecision(1)
+  const double peak = PeakRssMiB();
+  const double corpus_bytes = static_cast<double>(std::filesystem::file_size(dir / "corpus.jsonl"));
+  const double index_bytes = static_cast<double>(DiskBytes((dir / "index").string()));
+  const double rate = r.passages / r.seconds;
+  std::cout << std::setprecision(0) << "index build: " << rate << " passages/s (" << std::setprecision(1)
             << r.seconds << " s, 1 thread)\n";
+  std::cout << std::setprecision(1) << "corpus " << corpus_bytes / (1 << 20) << " MiB (" << std::setprecision(0)
+            << corpus_bytes / r.passages << " bytes/passage), index " << std::setprecision(1) << index_bytes / (1 << 20)
+            << " MiB (" << std::setprecision(2) << index_bytes / corpus_bytes << "x the corpus)\n";
+  if (peak_reset) {
+    std::cout << std::setprecision(0) << "index build memory: peak RSS " << peak << " MiB, " << peak - rss_before
+              << " MiB above the " << rss_before << " MiB before the build (the generated world is in memory too); "
+              << "Xapian flushes every " << io.commit_every << " passages, so this does not grow with the corpus\n";
+  }
+  // wiki-18 (FlashRAG / Search-R1): 21,015,324 passages of 100 words, DPR's split of the 2018
+  // dump; its JSONL is about 13.5 GB (an estimate from DPR's ~13 GB psgs_w100.tsv plus JSON
+  // quoting, not measured here). Passages are longer than ours, so the projection goes by bytes.
+  constexpr double kWikiPassages = 21015324, kWikiBytes = 13.5e9;
+  const double bytes_per_s = corpus_bytes / r.seconds;
+  std::cout << std::setprecision(1) << "projection for wiki-18 (" << kWikiPassages / 1e6 << "M passages, "
+            << kWikiBytes / 1e9 << " GB, estimated): build " << kWikiBytes / bytes_per_s / 3600 << " h at this machine's "
+            << bytes_per_s / (1 << 20) << " MiB/s (" << kWikiPassages / rate / 3600 << " h by passage count), index ~"
+            << kWikiBytes * index_bytes / corpus_bytes / 1e9 << " GB on disk\n";
   std::vector<std::string> queries;
   for (const auto* split : {&w.train, &w.test})
     for (const auto& q : *split)

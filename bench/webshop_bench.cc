@@ -40,6 +40,8 @@ int RunWebShopBench(const WebShopBenchArgs& a) {
   if (auto st = WriteSyntheticCatalog({a.products, 1}, dir.string(), &sr); !st.ok()) return ReportError(st);
   const double gen_s = MonotonicSeconds() - t0;
   const auto bytes = fs::file_size(dir / "items_shuffle.json");
+  const double rss0 = RssMiB();
+  const bool peak_reset = ResetPeakRss();
   t0 = MonotonicSeconds();
   Catalog c;
   CatalogReport cr;
@@ -47,6 +49,7 @@ int RunWebShopBench(const WebShopBenchArgs& a) {
   co.data_dir = dir.string();
   if (auto st = LoadCatalog(co, &c, &cr); !st.ok()) return ReportError(st);
   const double load_s = MonotonicSeconds() - t0;
+  const double rss_loaded = RssMiB(), peak_load = PeakRssMiB();
   IndexBuildReport ir;
   t0 = MonotonicSeconds();
   if (auto st = BuildProductIndex(c, (dir / "index").string(), false, &ir); !st.ok()) return ReportError(st);
@@ -55,6 +58,11 @@ int RunWebShopBench(const WebShopBenchArgs& a) {
               c.goals.size());
   std::printf("  generate %.2f s | load %.2f s (%.0f products/s) | index build %.2f s (%.0f products/s)\n", gen_s,
               load_s, c.products.size() / load_s, index_s, c.products.size() / index_s);
+  // Every process that runs WebShop environments (each actor; learner ranks do not) holds one catalog.
+  std::printf("  memory: catalog resident %.0f MiB (RSS %.0f -> %.0f MiB) per actor process", rss_loaded - rss0, rss0,
+              rss_loaded);
+  if (peak_reset) std::printf(", peak while loading %.0f MiB", peak_load);
+  std::printf("\n");
   auto search = OpenProductIndex(c, (dir / "index").string());
   if (!search.ok()) return ReportError(search.status());
   const auto goals = SplitGoals(c.goals.size(), Split::kAll);

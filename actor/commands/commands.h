@@ -12,6 +12,7 @@
 
 #include "actor/envs/environment.h"
 #include "common/config/config.h"
+#include "common/tokenizer/chat_template.h"
 #include "common/util/status.h"
 
 namespace mem1 {
@@ -37,8 +38,10 @@ void RegisterServeCommands(CLI::App* app);    // serve retriever (called by Regi
 // Task `task` of MakeEnvironments(config, seed)'s stream, played from std::cin to std::cout;
 // max_turns 0 = QA: 2N+2, WebShop: env.webshop.max_steps.
 [[nodiscard]] Status PlayTaskFromConfig(const Mem1Config& config, int64_t task, uint64_t seed, int max_turns);
+// `chat` wraps the printed prompt as the rollout engine wraps it (tokenizer.chat_template).
 [[nodiscard]] Result<StepResult> PlayInteractive(Environment* env, const TagPreset& preset, int max_turns,
-                                                 bool end_on_format_error, std::istream& in, std::ostream& out);
+                                                 bool end_on_format_error, std::istream& in, std::ostream& out,
+                                                 const ChatTemplate& chat = ChatTemplate{});
 
 // "1,2,4" -> {1, 2, 4}: comma-separated objective counts in [1, 1024] (blanks ignored);
 // INVALID_ARGUMENT naming `flag` for a bad count or an empty list.

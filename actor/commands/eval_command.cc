@@ -6,6 +6,8 @@
 //   *.png       gnuplot plots: peak tokens, EM per objective and dependency vs N per policy,
 //               and the training curves of the runs named with --metrics
 //   episode.txt one episode as the agent saw it, turn by turn (its <IS> texts)
+// QA cells also carry the MEM1 reference metrics (inference/eval.py definitions, `ref_*` keys,
+// actor/envs/qa/reference_eval.h), token counts taken with the model's tokenizer.
 #include <sys/wait.h>
 
 #include <algorithm>
@@ -23,6 +25,7 @@
 #include "actor/commands/commands.h"
 #include "actor/envs/env_factory.h"
 #include "actor/envs/qa/qa_env.h"
+#include "actor/envs/qa/reference_eval.h"
 #include "actor/rollout/rollout_engine.h"
 #include "common/cli/cli_common.h"
 #include "common/config/config.h"
@@ -149,7 +152,62 @@ struct Cell {
   int64_t tasks = 0;
   std::vector<double> em, f1, reward, success, peak, dependency, turns, format_errors, wall, generated;
   double seconds = 0;
+  // QA: the MEM1 reference metrics (inference/eval.py), episodes longer than the 10 turns
+  // eval.py reads, and episodes whose golden answers were not recorded (not scored).
+  ReferenceAggregate ref;
+  int64_t ref_long_episodes = 0, ref_missing_golden = 0;
+  int64_t ref_clipped = 0;  // window:K: tasks with an observation the window clipped (i_i = its last K tokens)
 };
+
+constexpr const char* kReferenceNote =
+    "MEM1 inference/eval.py definitions; tokens counted with this model's tokenizer, not tiktoken o200k_base";
+
+// Hands out `inner`'s tasks and records every QA task's golden answers (alias list per
+// question, in order) by task id: the trajectory does not carry them.
+class GoldenRecordingTaskSource : public TaskSource {
+ public:
+  GoldenRecordingTaskSource(TaskSource* inner, std::map<std::string, std::vector<std::vector<std::string>>>* golden)
+      : inner_(inner), golden_(golden) {}
+  std::unique_ptr<Environment> Next() override {
+    std::unique_ptr<Environment> env = inner_->Next();
+    if (const auto* qa = dynamic_cast<const QaEnv*>(env.get())) {
+      std::vector<std::vector<std::string>> g;
+      for (const auto& q : qa->task().questions) g.push_back(q.golden_answers);
+      (*golden_)[qa->task_id()] = std::move(g);
+    }
+    return env;
+  }
+
+ private:
+  TaskSource* inner_;
+  std::map<std::string, std::vector<std::vector<std::string>>>* golden_;
+};
+
+// One finished QA episode, kept for the reference metrics (computed after the timed run).
+struct RecordedEpisode {
+  std::string task_id;
+  std::vector<TurnTokenIds> turns;
+};
+
+// The reference metrics of one episode: our turns as text (the response without a trailing
+// EOS, stripped as vLLM's text.strip(); the observation block as the agent saw it), the row
+// generate_rollout would have written, eval.py's metrics with the model's token counts.
+ReferenceMetrics EpisodeReferenceMetrics(const RecordedEpisode& e, const std::vector<std::vector<std::string>>& golden,
+                                         const Tokenizer& tok, const TagPreset& preset) {
+  std::vector<EpisodeTurnText> texts;
+  for (const auto& t : e.turns) {
+    std::vector<int32_t> gen = t.generated;
+    while (!gen.empty() && tok.eos_id() >= 0 && gen.back() == tok.eos_id()) gen.pop_back();
+    EpisodeTurnText x;
+    x.response = PythonStrip(tok.Decode(gen));
+    if (t.observation) x.observation = tok.Decode(*t.observation);
+    texts.push_back(std::move(x));
+  }
+  const TokenCounter count = [&tok](const std::string& s) { return static_cast<int64_t>(tok.Encode(s).size()); };
+  return ComputeReferenceMetrics(BuildReferenceRow(texts, golden, preset), count, preset.ActionTags("answer"));
+}
+
+nlohmann::json OptionalJson(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); }
 
 nlohmann::json CellJson(const Cell& c, uint64_t seed) {
   const double n = std::max(1, c.objectives);
@@ -182,6 +240,24 @@ nlohmann::json CellJson(const Cell& c, uint64_t seed) {
     j["em_per_objective_ci95"] = {ci.first, ci.second};
     j["f1_sum"] = Mean(c.f1);
     j["f1_per_objective"] = Mean(f1_obj);
+    // MEM1 reference (inference/eval.py): EM / F1 / Exact_match are sums over the N questions
+    // averaged over every scored task; the others average their non-None values (null: none).
+    const ReferenceAggregate& r = c.ref;
+    j["ref_tasks"] = r.rows;
+    j["ref_em"] = OptionalJson(ReferenceAggregate::Mean(r.em));
+    j["ref_f1"] = OptionalJson(ReferenceAggregate::Mean(r.f1));
+    j["ref_exact_match_lenient"] = OptionalJson(ReferenceAggregate::Mean(r.exact_match));
+    j["ref_compression_ratio"] = OptionalJson(ReferenceAggregate::Mean(r.compression_ratio));
+    j["ref_peak_tokens_compressed"] = OptionalJson(ReferenceAggregate::Mean(r.peak_compressed));
+    j["ref_dependency_compressed"] = OptionalJson(ReferenceAggregate::Mean(r.dependency_compressed));
+    j["ref_peak_tokens_non_compressed"] = OptionalJson(ReferenceAggregate::Mean(r.peak_non_compressed));
+    j["ref_dependency_non_compressed"] = OptionalJson(ReferenceAggregate::Mean(r.dependency_non_compressed));
+    j["ref_peak_tokens_tasks"] = static_cast<int64_t>(r.peak_compressed.size());  // tasks with Exact_match > 0
+    j["ref_tasks_over_10_turns"] = c.ref_long_episodes;  // eval.py reads turns 0..9 only
+    if (c.ref_missing_golden > 0) j["ref_tasks_without_golden"] = c.ref_missing_golden;
+    // window:K records only the last K tokens of an observation that filled the window.
+    j["ref_tasks_with_clipped_observations"] = c.ref_clipped;
+    j["ref_token_counter"] = "this model's tokenizer (not tiktoken o200k_base)";
   } else {
     const auto ci = BootstrapCi(c.reward, seed);
     j["reward_ci95"] = {ci.first, ci.second};
@@ -220,6 +296,41 @@ std::string MarkdownTable(const nlohmann::json& cells, bool qa) {
       md << buf;
     }
   }
+  return md.str();
+}
+
+// The MEM1 reference metrics of the QA cells as a Markdown table under eval.py's labels.
+std::string ReferenceTable(const nlohmann::json& cells) {
+  auto num = [](const nlohmann::json& v, const char* fmt) {
+    if (v.is_null()) return std::string("n/a");
+    char b[64];
+    std::snprintf(b, sizeof(b), fmt, v.get<double>());
+    return std::string(b);
+  };
+  std::ostringstream md;
+  md << "MEM1 reference metrics (" << kReferenceNote << "):\n"
+     << "| N | policy | tasks | ref F1 | ref EM | ref Exact_match (lenient) | ref Compression Ratio | "
+        "ref Peak Token Compression [tasks] | ref Dependency Compression | ref Peak Token Non-Compression | "
+        "ref Dependency Non-Compression |\n"
+     << "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+  int64_t long_eps = 0, clipped = 0;
+  for (const auto& c : cells) {
+    md << "| " << c["objectives"].get<int>() << " | " << c["policy"].get<std::string>() << " | "
+       << c["ref_tasks"].get<long long>() << " | " << num(c["ref_f1"], "%.3f") << " | " << num(c["ref_em"], "%.3f") << " | "
+       << num(c["ref_exact_match_lenient"], "%.3f") << " | " << num(c["ref_compression_ratio"], "%.3f") << " | "
+       << num(c["ref_peak_tokens_compressed"], "%.1f") << " [" << c["ref_peak_tokens_tasks"].get<long long>() << "] | "
+       << num(c["ref_dependency_compressed"], "%.4g") << " | " << num(c["ref_peak_tokens_non_compressed"], "%.1f")
+       << " | " << num(c["ref_dependency_non_compressed"], "%.4g") << " |\n";
+    long_eps += c["ref_tasks_over_10_turns"].get<long long>();
+    clipped += c["ref_tasks_with_clipped_observations"].get<long long>();
+  }
+  md << "EM, F1, Exact_match: sums over the N questions, mean over tasks (eval.py; F1 on token sets, answers cleaned by "
+        "preprocess_text). Peak tokens: mean over the [tasks] whose lenient Exact_match > 0; the prompt is never "
+        "counted and each turn's state is counted twice (t_i and inside r_i).\n";
+  if (long_eps > 0) md << long_eps << " task(s) took more than 10 turns: eval.py reads turns 0..9 only, so later turns (and "
+                          "an answer there) are not in these numbers.\n";
+  if (clipped > 0) md << clipped << " window:K task(s) had an observation that filled the window: the record keeps only its "
+                         "last K tokens, so their i_i (and the token metrics) are that part, not the whole observation.\n";
   return md.str();
 }
 
@@ -395,7 +506,10 @@ Status RunEvalCommand(const EvalArgs& a, Mem1Config config) {
       ro.actor_id = "eval";
       MEM1_ASSIGN_OR_RETURN(auto envs, MakeEnvironments(c, a.seed + static_cast<uint64_t>(n)));
       const int64_t count = qa && a.tasks_large > 0 && n >= a.large_from ? a.tasks_large : a.tasks;
-      CountedTaskSource tasks(envs->tasks.get(), count);
+      std::map<std::string, std::vector<std::vector<std::string>>> golden;  // QA: by task id
+      GoldenRecordingTaskSource recording(envs->tasks.get(), &golden);
+      CountedTaskSource tasks(&recording, count);
+      std::vector<RecordedEpisode> recorded;
       RolloutEngine engine(model, tok.get(), ro);
       Cell cell;
       cell.policy = pol;
@@ -413,6 +527,7 @@ Status RunEvalCommand(const EvalArgs& a, Mem1Config config) {
         cell.format_errors.push_back(t.metrics().format_errors());
         cell.generated.push_back(static_cast<double>(t.metrics().generated_tokens()));
         ++cell.tasks;
+        if (qa) recorded.push_back({t.task_id(), TrajectoryTurnTokens(t)});
         if (!shown && n == show_n && pol == policies.front()) shown = t;
         const double now = MonotonicSeconds();
         if (!a.quiet && (now - last > 1.0 || cell.tasks == count)) {
@@ -426,6 +541,18 @@ Status RunEvalCommand(const EvalArgs& a, Mem1Config config) {
       }, a.expert ? envs->expert.get() : nullptr));
       if (!a.quiet) std::fprintf(stderr, "\n");
       cell.seconds = MonotonicSeconds() - t0;
+      for (const auto& e : recorded) {  // after the timed run: not in s/task
+        auto g = golden.find(e.task_id);
+        if (g == golden.end()) {
+          ++cell.ref_missing_golden;
+          continue;
+        }
+        cell.ref.Add(EpisodeReferenceMetrics(e, g->second, *tok, ro.tag_preset));
+        if (static_cast<int64_t>(e.turns.size()) > kReferenceTurnsRead) ++cell.ref_long_episodes;
+        if (std::any_of(e.turns.begin(), e.turns.end(), [](const TurnTokenIds& t) { return t.observation_clipped; })) {
+          ++cell.ref_clipped;
+        }
+      }
       cells.push_back(CellJson(cell, a.seed));
       const auto& j = cells.back();
       if (qa) {
@@ -448,6 +575,8 @@ Status RunEvalCommand(const EvalArgs& a, Mem1Config config) {
   }
   const std::string table = MarkdownTable(cells, qa);
   std::printf("\n%s", table.c_str());
+  const std::string ref_table = qa ? ReferenceTable(cells) : "";
+  if (qa) std::printf("\n%s", ref_table.c_str());
   if (shown) {
     const std::string ep = RenderEpisode(*shown, *tok);
     std::printf("\none episode as the agent saw it (%s, N=%d):\n%s", policies.front().c_str(), show_n, ep.c_str());
@@ -457,6 +586,7 @@ Status RunEvalCommand(const EvalArgs& a, Mem1Config config) {
   nlohmann::json doc = {{"checkpoint", a.checkpoint}, {"env", ToString(config.env.name)}, {"split", a.split},
                         {"expert", a.expert}, {"seed", a.seed}, {"greedy", true},
                         {"turn_budget", qa ? "2N+2" : "env.webshop.max_steps"}, {"cells", cells}};
+  if (qa) doc["reference_metrics"] = std::string("ref_* fields: ") + kReferenceNote;
   {
     std::ofstream f(a.out + "/eval.json");
     f << doc.dump(2) << "\n";
@@ -465,6 +595,12 @@ Status RunEvalCommand(const EvalArgs& a, Mem1Config config) {
                                       << " split, greedy)\n\n" << table;
   }
   std::vector<std::string> written = {"eval.json", "eval.md"};
+  if (qa) {
+    std::ofstream f(a.out + "/eval_reference.md");
+    f << "# mem1 eval: " << a.checkpoint << ", MEM1 reference metrics\n\n" << ref_table;
+    if (!f) return Internal(a.out + "/eval_reference.md: cannot write");
+    written.push_back("eval_reference.md");
+  }
   if (shown) written.push_back("episode.txt");
   auto plot = [&](Status st, const std::string& file) -> Status {
     if (st.ok()) {
@@ -524,7 +660,7 @@ void RegisterEvalSubcommand(CLI::App* parent, const std::string& name, const std
   ev->add_option("--out", a->out, "Output directory for eval.json, eval.md, episode.txt and the PNG plots");
   ev->add_option("--metrics", a->metrics, "metrics.jsonl (or run dir) of training runs, in order: training-curve plot")
       ->expected(1, 16);
-  ev->add_option("--preset", a->preset, "Tag preset: paper | mem1-code (default: actor.preset)");
+  ev->add_option("--preset", a->preset, "Tag preset: paper | mem1-code | mem1-code-eval (default: actor.preset)");
   ev->add_option("--threads", a->threads, "Intra-op threads, 0 = all cores (default: runtime.threads)")->check(CLI::Range(0, 4096));
   if (fixed_env != "qa") {
     ev->add_option("--wordnet", a->wordnet, "WebShop: WordNet index files for the reward's title score (default: env.webshop.wordnet_dir)");

@@ -41,7 +41,7 @@ void PrintResult(const Environment& env, const StepResult& r, std::ostream& out)
 }  // namespace
 
 Result<StepResult> PlayInteractive(Environment* env, const TagPreset& preset, int max_turns, bool end_on_format_error,
-                                   std::istream& in, std::ostream& out) {
+                                   std::istream& in, std::ostream& out, const ChatTemplate& chat) {
   const std::vector<ActionSpec> actions = env->Actions();
   out << "== task " << env->task_id() << " (" << env->name() << ", preset " << preset.name << ", " << max_turns
       << " turns). One action per line: " << DescribeActions(preset, actions) << " (the "
@@ -51,7 +51,7 @@ Result<StepResult> PlayInteractive(Environment* env, const TagPreset& preset, in
   } else {
     for (size_t i = 0; i < actions.size(); ++i) out << (i ? " / " : "") << actions[i].name << "[...]";
   }
-  out << ". End of input ends the episode.\n" << env->Prompt() << "\n";
+  out << ". End of input ends the episode.\n" << chat.Apply(env->Prompt()) << "\n";
   for (int turn = 0; turn < max_turns; ++turn) {
     out << "-- turn " << turn + 1 << "/" << max_turns << "\n" << std::flush;
     std::string line;
@@ -121,8 +121,11 @@ Status PlayTaskFromConfig(const Mem1Config& config, int64_t task, uint64_t seed,
   const int turns = max_turns > 0                         ? max_turns
                     : config.env.name == EnvKind::kQa      ? QaTurnBudget(config.env.qa.objectives)
                                                             : config.env.webshop.max_steps;
+  MEM1_ASSIGN_OR_RETURN(ChatTemplate chat, ResolveChatTemplate(config.tokenizer.chat_template, config.model.checkpoint,
+                                                                config.tokenizer.path));
   MEM1_ASSIGN_OR_RETURN(StepResult r, PlayInteractive(env.get(), config.actor.tag_preset, turns,
-                                                      config.actor.end_on_format_error, std::cin, std::cout));
+                                                      config.actor.end_on_format_error || config.actor.tag_preset.reference(),
+                                                      std::cin, std::cout, chat));
   (void)r;
   return Status::Ok();
 }

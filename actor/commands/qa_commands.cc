@@ -40,15 +40,17 @@ int RunDatagenQa(const DatagenArgs& a) {
 
 struct IndexArgs {
   std::string corpus, out;
-  bool quiet = false;
+  bool quiet = false, resume = false;
 };
 
 int RunIndexBuild(const IndexArgs& a) {
   IndexBuildOptions o;
   o.progress = !a.quiet;
+  o.resume = a.resume;
   IndexBuildReport r;
   if (auto st = BuildIndex(a.corpus, a.out, o, &r); !st.ok()) return ReportError(st);
   std::cout << "indexed " << r.passages << " passages into " << a.out << " in " << r.seconds << " s";
+  if (r.resumed_from > 0) std::cout << " (resumed: " << r.resumed_from << " were already indexed)";
   if (r.load.skipped > 0) std::cout << " (" << r.load.skipped << " bad lines skipped, first: " << r.load.first_errors.front() << ")";
   std::cout << "\n";
   return 0;
@@ -82,7 +84,9 @@ void RegisterQaCommands(CLI::App* app) {
   auto iargs = std::make_shared<IndexArgs>();
   auto* build = index->add_subcommand("build", "Build a BM25 (Xapian) index of a corpus JSONL");
   build->add_option("--corpus", iargs->corpus, "Corpus JSONL ({\"id\", \"contents\"} per line)")->required();
-  build->add_option("--out", iargs->out, "Index directory (overwritten)")->required();
+  build->add_option("--out", iargs->out, "Index directory (overwritten unless --resume)")->required();
+  build->add_flag("--resume", iargs->resume,
+                  "Continue an interrupted build of the same corpus (skips the passages it committed)");
   build->add_flag("--quiet", iargs->quiet, "No progress bar");
   build->callback([iargs] { throw CLI::RuntimeError(RunIndexBuild(*iargs)); });
 }

@@ -201,7 +201,7 @@ void RegisterWebShopCommands(CLI::App* app) {
   play->add_option("--player", pargs->player, "expert | random | human (you type the actions on stdin)");
   play->add_option("--goal", pargs->goal, "human: play the goal at this position of the seeded goal stream")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 30));
-  play->add_option("--preset", pargs->preset, "human: tag preset paper | mem1-code (default paper)");
+  play->add_option("--preset", pargs->preset, "human: tag preset paper | mem1-code | mem1-code-eval (default paper)");
   play->add_option("--split", pargs->split, "train | dev | test | all");
   play->add_option("--episodes", pargs->episodes, "Episodes")->check(CLI::Range(int64_t{1}, int64_t{1} << 30));
   play->add_option("--max-steps", pargs->max_steps, "Actions per episode")->check(CLI::Range(1, 1000));

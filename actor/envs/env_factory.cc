@@ -58,6 +58,7 @@ Result<std::unique_ptr<EnvironmentBundle>> MakeEnvironments(const Mem1Config& co
   eo.mean_reward = config.env.qa.mean_reward;
   eo.format_penalty = config.env.qa.format_penalty;
   eo.preset = a.tag_preset;
+  eo.normalization = a.tag_preset.reference() ? AnswerNormalization::kReference : AnswerNormalization::kUnicode;
   b->tasks = std::make_unique<QaTaskSource>(std::move(train), config.env.qa.objectives, seed, -1, b->retriever.get(), eo);
   b->expert = std::make_unique<QaExpert>(a.tag_preset);
   return b;

@@ -39,6 +39,12 @@ class Environment {
   virtual StepResult Step(const std::string& action, const std::string& content, int turns_left) = 0;
   // The episode was cut without a terminal action: final reward and metrics.
   virtual StepResult Truncate() { return StepResult{"", true, 0.0, {}}; }
+  // Under the mem1-code presets a malformed turn ends the episode with this reward (MEM1: 0 for
+  // QA, -1 for WebShop).
+  virtual double MalformedReward() const { return 0.0; }
+  // The tags observations are wrapped in (WrapObservation); the preset's by default (WebShop
+  // under mem1-code: <state>).
+  virtual TagPair ObservationTags(const TagPreset& preset) const { return preset.observation; }
   // A fresh copy of this task at its start (same prompt, same reward), or nullptr when the
   // environment cannot be copied. GRPO runs group_size copies of one task.
   virtual std::unique_ptr<Environment> Clone() const { return nullptr; }

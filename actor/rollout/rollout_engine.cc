@@ -22,6 +22,7 @@ struct RolloutEngine::Slot {
   std::unique_ptr<Environment> env;
   std::vector<ActionSpec> actions;
   std::vector<std::string> stop_tags;  // closing tags of the env's actions
+  TagPreset preset;                    // the engine's preset with the env's observation tags
   proto::Trajectory traj;
   std::vector<int32_t> prompt;
   int turn = 0;
@@ -94,6 +95,9 @@ Result<RolloutOptions> RolloutOptionsFromConfig(const Mem1Config& config) {
   ro.sampling.temperature = a.temperature;
   ro.sampling.top_p = a.top_p;
   ro.sampling.seed = config.runtime.seed;
+  MEM1_ASSIGN_OR_RETURN(ro.chat_template, ResolveChatTemplate(config.tokenizer.chat_template, config.model.checkpoint,
+                                                                config.tokenizer.path));
+  if (ro.chat_template.kind != ChatTemplate::Kind::kNone) LOG(INFO) << "chat template: " << ro.chat_template.description;
   return ro;
 }
 
@@ -145,8 +149,15 @@ Status RolloutEngine::Impl::StartEpisode(int64_t index, std::unique_ptr<Environm
   s.env = std::move(env);
   s.actions = s.env->Actions();
   for (const auto& a : s.actions) s.stop_tags.push_back(opt.tag_preset.ActionTags(a.name).close);
+  s.preset = opt.tag_preset;
+  s.preset.observation = s.env->ObservationTags(opt.tag_preset);
+  // An environment with its own observation tags under mem1-code-eval (WebShop's <state>): MEM1
+  // has no inference pipeline for it, so its training layout applies.
+  if (s.preset.protocol == TagPreset::Protocol::kMem1CodeEval && s.preset.observation.open != opt.tag_preset.observation.open) {
+    s.preset.protocol = TagPreset::Protocol::kMem1Code;
+  }
   s.t_start = MonotonicSeconds();
-  s.prompt = tok->Encode(s.env->Prompt());
+  s.prompt = tok->Encode(opt.chat_template.Apply(s.env->Prompt()));
   const int64_t P = static_cast<int64_t>(s.prompt.size());
   if (P == 0 || P + opt.max_new_tokens_per_turn > opt.slot_capacity) {
     return InvalidArgument("task " + s.env->task_id() + ": prompt of " + std::to_string(P) +
@@ -208,12 +219,12 @@ void RolloutEngine::Impl::EndTurn(int64_t index, bool hit_limit) {
   } else {
     s.traj.add_format_errors(TurnErrorFlag(parsed.error));
     step.observation = parsed.feedback;
-    format_end = opt.end_on_format_error;
+    format_end = opt.end_on_format_error || opt.tag_preset.reference();
   }
   ++s.turn;
   if (format_end) {
     StepResult final_step = s.env->Truncate();
-    final_step.reward = 0;
+    final_step.reward = opt.tag_preset.reference() ? s.env->MalformedReward() : 0.0;
     FinishEpisode(index, final_step, /*truncated=*/true);
     return;
   }
@@ -225,8 +236,15 @@ void RolloutEngine::Impl::EndTurn(int64_t index, bool hit_limit) {
     FinishEpisode(index, s.env->Truncate(), /*truncated=*/true);
     return;
   }
-  const std::string wrapped = WrapObservation(opt.tag_preset, step.observation);
-  const TrajectoryLayout::NextContext next = s.layout->Observe(tok->Encode(wrapped), s.turn);
+  const std::string wrapped = WrapObservation(s.preset, step.observation);
+  std::vector<int32_t> kept;
+  if (opt.tag_preset.reference()) {
+    // The reference keeps part of the turn's text and re-tokenizes it (KeptTurnText).
+    const std::string kept_text = KeptTurnText(opt.tag_preset, s.actions, s.gen_text);
+    if (kept_text != s.gen_text) kept = tok->Encode(kept_text);
+  }
+  const TrajectoryLayout::NextContext next =
+      s.layout->Observe(tok->Encode(wrapped), s.turn, kept.empty() ? nullptr : &kept);
   s.last_observation = step.observation;
   s.pending.clear();
   s.pending_pos.clear();

@@ -29,6 +29,7 @@
 #include "common/memory/tag_grammar.h"
 #include "common/model/qwen2.h"
 #include "common/model/sampler.h"
+#include "common/tokenizer/chat_template.h"
 #include "common/tokenizer/tokenizer.h"
 #include "proto/mem1.pb.h"
 
@@ -45,6 +46,7 @@ struct RolloutOptions {
   int64_t slot_capacity = ActorOptions{}.slot_capacity;            // KV tokens per slot (default 4096); an episode that would exceed it is truncated
   bool reuse_prompt_kv = true;          // false: re-prefill the prompt every turn (benchmark baseline)
   bool end_on_format_error = ActorOptions{}.end_on_format_error;   // MEM1 reference code: true (reward 0); ours (default): keep going
+  ChatTemplate chat_template;           // around the task prompt (its tokens are prompt tokens); default none
   SamplingOptions sampling;             // greedy / temperature / top-k / top-p / seed
   std::string actor_id = "actor-0";
   uint64_t first_episode_id = 0;        // episode ids count up from here (an actor starts at its start time in µs, unique across restarts)
@@ -54,7 +56,8 @@ struct RolloutOptions {
 // The teacher interface (ScriptedPolicy) lives beside Environment (actor/envs/environment.h).
 
 // The rollout options a config describes (actor.* + the seed): the one place actor options
-// become engine options. INVALID_ARGUMENT for an unparsable context policy or preset.
+// become engine options; tokenizer.chat_template is resolved here (auto reads the checkpoint's
+// tokenizer_config.json). INVALID_ARGUMENT for an unparsable context policy, preset or template.
 [[nodiscard]] Result<RolloutOptions> RolloutOptionsFromConfig(const Mem1Config& config);
 
 struct RolloutStats {

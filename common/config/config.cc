@@ -326,7 +326,10 @@ void BindAll(Binder& b, Mem1Config& c) {
                 "head dimension hidden_size/num_attention_heads must be even for RoPE");
     });
   });
-  b.Section("tokenizer", [&](Binder& s) { s.String("path", &c.tokenizer.path); });
+  b.Section("tokenizer", [&](Binder& s) {
+    s.String("path", &c.tokenizer.path);
+    s.String("chat_template", &c.tokenizer.chat_template, {"none", "chatml", "auto"});
+  });
   b.Section("actor", [&](Binder& s) {
     auto& a = c.actor;
     s.String("learner_endpoint", &a.learner_endpoint, {}, "((tcp|ipc|inproc)://[^,]+)(,(tcp|ipc|inproc)://[^,]+)*|");

@@ -87,6 +87,9 @@ struct TokenizerOptions {
   // A HF `tokenizer.json` or a SentencePiece `.model` file; "" = the checkpoint's
   // tokenizer.json / tokenizer.model if present.
   std::string path;
+  // none | chatml | auto (default): the chat template around the task prompt; auto reads the
+  // checkpoint's tokenizer_config.json (see common/tokenizer/chat_template.h).
+  std::string chat_template = "auto";
 };
 
 struct RunOptions {
@@ -118,10 +121,10 @@ struct ActorOptions {
   int32_t max_state_tokens = 0;                           // cap on <IS> tokens; 0 = off
   int64_t slot_capacity = 4096;                           // KV tokens per slot
   ContextPolicy policy;                                   // YAML actor.context_policy: mem1 | full | window:K (default mem1)
-  TagPreset tag_preset;                                   // YAML actor.preset: paper | mem1-code (default paper)
+  TagPreset tag_preset;                                   // YAML actor.preset: paper | mem1-code | mem1-code-eval (default paper)
   double temperature = 1.0;                               // sampling temperature (> 0)
   double top_p = 1.0;                                     // nucleus sampling (1 = off)
-  bool end_on_format_error = false;                       // MEM1 reference code: true
+  bool end_on_format_error = false;                       // MEM1 reference code: true (always on under mem1-code*)
 };
 
 // Environment settings.

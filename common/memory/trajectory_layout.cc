@@ -50,10 +50,11 @@ void TrajectoryLayout::AddTurn(const std::vector<int32_t>& generated, const std:
   last_generated_ = generated;
 }
 
-TrajectoryLayout::NextContext TrajectoryLayout::Observe(const std::vector<int32_t>& observation, int turn) {
+TrajectoryLayout::NextContext TrajectoryLayout::Observe(const std::vector<int32_t>& observation, int turn,
+                                                       const std::vector<int32_t>* kept) {
   CHECK(!last_generated_.empty()) << "Observe follows a turn with generated tokens";
   const int64_t l = static_cast<int64_t>(last_generated_.size());
-  history_.push_back({last_generated_, observation});
+  history_.push_back({kept != nullptr && policy_.ReEncodes() ? *kept : last_generated_, observation});
   NextContext next;
   if (policy_.kind == ContextPolicy::Kind::kFull) {
     // Append: the turn's last token (sampled, never fed to the cache) and the observation,

@@ -48,7 +48,10 @@ class TrajectoryLayout {
 
   // Records the environment's answer to the turn just added (the wrapped observation's
   // tokens) and plans the next turn's context. `turn` is the index of the NEXT turn.
-  NextContext Observe(const std::vector<int32_t>& observation, int turn);
+  // `kept` (re-encoding policies only): the tokens of the turn the next context keeps instead
+  // of all it generated (the mem1-code presets keep part of the text, re-tokenized; see
+  // KeptTurnText in tag_grammar.h); nullptr = all of it.
+  NextContext Observe(const std::vector<int32_t>& observation, int turn, const std::vector<int32_t>* kept = nullptr);
 
   // Segments the next generated tokens attend to.
   const std::vector<int32_t>& visible() const { return visible_; }

@@ -13,6 +13,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/tokenizer/chat_template.h"
+
 extern char** environ;
 
 namespace mem1 {
@@ -53,7 +55,7 @@ Status CopyTokenizerInto(const std::string& tokenizer_path, const std::string& c
   fs::copy_file(src, checkpoint_dir + (json ? "/tokenizer.json" : "/tokenizer.model"), fs::copy_options::overwrite_existing,
                 ec);
   if (ec) return Internal("copying tokenizer " + src + " to " + checkpoint_dir + ": " + ec.message());
-  return Status::Ok();
+  return CopyTokenizerConfigInto(src, checkpoint_dir);
 }
 
 const std::vector<std::string>& EmbeddedSpecialTokens() {

@@ -37,8 +37,8 @@ class Tokenizer {
 [[nodiscard]] Result<std::unique_ptr<Tokenizer>> LoadTokenizer(const std::string& path);
 
 // Copies a tokenizer (a tokenizer.json / .model file, or a directory holding one) into a
-// checkpoint directory as tokenizer.json or tokenizer.model, so the checkpoint is
-// self-contained. NOT_FOUND if there is no tokenizer at `tokenizer_path`.
+// checkpoint directory as tokenizer.json or tokenizer.model, with the tokenizer_config.json
+// beside it when there is one (its chat template), so the checkpoint is self-contained. NOT_FOUND if there is no tokenizer at `tokenizer_path`.
 [[nodiscard]] Status CopyTokenizerInto(const std::string& tokenizer_path, const std::string& checkpoint_dir);
 
 // Backend constructors (usually reached through LoadTokenizer).

@@ -1,7 +1,12 @@
 // SQuAD-style answer normalisation, exact match and token F1 (as in the SQuAD v1.1 evaluation
-// script and Search-R1 / MEM1): lower-case, remove punctuation, remove articles (a, an, the),
-// collapse whitespace. Unicode: lower-casing and punctuation are ASCII-only, as in the reference
-// (Python's str.lower also folds non-ASCII; we fold Latin-1 letters too via ICU).
+// script and Search-R1 / MEM1 qa_em.py): lower-case, remove punctuation, remove the articles
+// a / an / the, collapse whitespace. Two variants of "punctuation":
+//   kReference  Python's string.punctuation (ASCII only), exactly as the reference; articles
+//               are removed where the regex \b(a|an|the)\b matches (Unicode word boundaries),
+//               whitespace is Python's str.split(). The mem1-code presets use it.
+//   kUnicode    ours (paper preset): every Unicode punctuation code point too, so "Paris." and
+//               "Paris。" agree; ASCII symbols $+<=>^`|~ are kept (they are not punctuation).
+// Lower-casing is Unicode (Python's str.lower) in both.
 #ifndef MEM1_ACTOR_ENVS_QA_ANSWER_METRICS_H_
 #define MEM1_ACTOR_ENVS_QA_ANSWER_METRICS_H_
 
@@ -10,11 +15,15 @@
 
 namespace mem1 {
 
-std::string NormalizeAnswer(const std::string& s);
+enum class AnswerNormalization { kUnicode, kReference };
+
+std::string NormalizeAnswer(const std::string& s, AnswerNormalization mode = AnswerNormalization::kUnicode);
 // 1 if the normalised prediction equals any normalised golden answer.
-double ExactMatch(const std::string& prediction, const std::vector<std::string>& golden);
+double ExactMatch(const std::string& prediction, const std::vector<std::string>& golden,
+                  AnswerNormalization mode = AnswerNormalization::kUnicode);
 // Max token-F1 over golden answers.
-double TokenF1(const std::string& prediction, const std::vector<std::string>& golden);
+double TokenF1(const std::string& prediction, const std::vector<std::string>& golden,
+               AnswerNormalization mode = AnswerNormalization::kUnicode);
 
 }  // namespace mem1
 

@@ -6,11 +6,58 @@
 #include "common/util/strings.h"
 
 namespace mem1 {
+namespace {
+
+// MEM1's multi-objective QA prompt (gen_data/data_process/qa_search_{train,test}_merge_multi.py),
+// verbatim: the questions follow, joined by "; ", each with "?" appended when its last
+// character is not "?" (no strip). Two U+2014 em dashes are in it.
+constexpr char kMem1MultiPrompt[] =
+    "You will answer multiple complex questions using iterative reasoning, summarization, and web search.\n"
+    "\n"
+    "At each step, you will see the questions, a cumulative summary of relevant information, the current search query, and search results (except in the first step, where only the questions are provided). Your task is to:\n"
+    "\n"
+    "1. Perform reasoning and update a cumulative, concise summary within <think> ... </think>. This acts as persistent memory and must include all essential information from previous <think> and <information> tags.\n"
+    "\n"
+    "2. Then choose one of the following actions:\n"
+    "   - If any question remains unanswered, issue a single query for one question inside <search> ... </search>. The query should consist of keywords or a short phrase. Only search one question at a time.\n"
+    "   - If all questions are answered, provide the final answers—separated by semicolons—within <answer> answer1; answer2; ... </answer>. The answers must be concise, contain only essential words, and avoid any explanations.\n"
+    "\n"
+    "Important:\n"
+    "- Always follow this structure after <information> or the initial questions: <think> ... </think><search> ... </search> or <think> ... </think><answer> ... </answer>.\n"
+    "- Do not search multiple queries or questions simultaneously.\n"
+    "\n"
+    "Answer the following questions: ";
+// MEM1's one-objective prompt (qa_search_{train,test}_merge.py), verbatim: the question is
+// stripped first, then the same "?" rule.
+constexpr char kMem1SinglePrompt[] =
+    "You will answer a complex question through iterative reasoning, summarization, and web searches.\n"
+    "\n"
+    "At each step, you can see the question, previous summary in <think> ... </think>, search query in <search> ... </search>, and the returned information in <information> ... </information> (except the first step where you will be given only the question). Then, you should:\n"
+    "\n"
+    "1. Conduct reasoning, and then update a concise, cumulative summary with essential information inside <think> </think>. This is your persistent memory and should include all important information from previous <think> </think> and <information> </information> (i.e. information and answers already found for questions).\n"
+    "2. Then choose one:\n"
+    "   - Issue a query (i.e., key words / phrases for search) inside <search> </search> (you may search repeatedly until the answer is clear). This query will be used to conduct search and return the results in <information> results </information>\n"
+    "   - Provide the final concise answer (no explanations) if no additional information is needed inside <answer> </answer>. The answer should be concise and only contain the words necessary to answer the question.\n"
+    "\n"
+    "After <information> </information> (or question at the beginning), you should always follow the order: <think> ... </think><search> ... </search> or <think> ... </think><answer> ... </answer>.\n"
+    "   \n"
+    "Question: ";
+
+// Python's `q if q[-1] == '?' else q + '?'` (an empty question gets "?").
+std::string WithQuestionMark(const std::string& q) { return !q.empty() && q.back() == '?' ? q : q + "?"; }
+
+}  // namespace
 
 QaEnv::QaEnv(QaTask task, Retriever* retriever, const QaEnvOptions& options, const TagPreset& preset)
     : task_(std::move(task)), retriever_(retriever), options_(options), preset_(preset) {}
 
 std::string QaEnv::Prompt() const {
+  if (preset_.reference()) {
+    if (task_.questions.size() == 1) return kMem1SinglePrompt + WithQuestionMark(PythonStrip(task_.questions[0].question)) + "\n";
+    std::vector<std::string> qs;
+    for (const auto& q : task_.questions) qs.push_back(WithQuestionMark(q.question));
+    return kMem1MultiPrompt + JoinStrings(qs, "; ") + "\n";
+  }
   const auto search = preset_.ActionTags("search"), answer = preset_.ActionTags("answer");
   const size_t n = task_.questions.size();
   std::string questions;
@@ -32,7 +79,7 @@ StepResult ScoreAnswers(const QaTask& task, const std::string& block, const QaEn
   size_t start = 0;
   while (true) {
     const size_t semi = block.find(';', start);
-    answers.push_back(TrimWhitespace(block.substr(start, semi == std::string::npos ? std::string::npos : semi - start)));
+    answers.push_back(PythonStrip(block.substr(start, semi == std::string::npos ? std::string::npos : semi - start)));
     if (semi == std::string::npos) break;
     start = semi + 1;
   }
@@ -42,8 +89,8 @@ StepResult ScoreAnswers(const QaTask& task, const std::string& block, const QaEn
   double em = 0, f1 = 0;
   for (size_t i = 0; i < n; ++i) {
     const std::string a = i < answers.size() ? answers[i] : "";
-    em += ExactMatch(a, task.questions[i].golden_answers);
-    f1 += TokenF1(a, task.questions[i].golden_answers);
+    em += ExactMatch(a, task.questions[i].golden_answers, options.normalization);
+    f1 += TokenF1(a, task.questions[i].golden_answers, options.normalization);
   }
   const bool count_ok = answers.size() == n;
   r.reward = options.mean_reward ? em / n : em;
@@ -61,7 +108,7 @@ StepResult QaEnv::Step(const std::string& action, const std::string& content, in
   }
   ++searches_;
   StepResult r;
-  r.observation = RenderSearchObservation(retriever_->Search(content, options_.top_k), turns_left);
+  r.observation = RenderSearchObservation(retriever_->Search(content, options_.top_k), turns_left, preset_);
   return r;
 }
 

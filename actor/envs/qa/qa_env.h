@@ -2,6 +2,9 @@
 // agent searches (`<query>`), keeps what it found in its internal state, and finally answers
 // all N in one `<answer>a1; a2; ...</answer>`, in order.
 //
+// Prompt: paper = ours (numbered questions, README); mem1-code* = MEM1's data builders'
+// prompt verbatim (multi-objective template for N >= 2, the one-objective one for N = 1).
+//
 // Reward (MEM1 / Search-R1): per question exact match after SQuAD normalisation against any
 // golden answer; task reward = sum of EM over the N questions (or their mean, by option), no
 // format bonus. F1 is reported too. A missing answer block (episode cut) or a wrong answer
@@ -13,6 +16,7 @@
 #include <random>
 
 #include "actor/envs/environment.h"
+#include "actor/envs/qa/answer_metrics.h"
 #include "actor/envs/qa/qa_data.h"
 #include "actor/envs/qa/retriever.h"
 
@@ -23,6 +27,10 @@ struct QaEnvOptions {
   bool mean_reward = false;        // false: sum of EM over objectives (paper); true: mean
   double format_penalty = 0.0;     // subtracted for a missing answer or a wrong answer count
   TagPreset preset;                // tag preset of prompts and observations (default paper)
+  // SQuAD normalisation of answers: the reference's (ASCII string.punctuation) under the
+  // mem1-code presets, ours (Unicode punctuation too) under paper. MakeEnvironments sets it
+  // from the preset.
+  AnswerNormalization normalization = AnswerNormalization::kUnicode;
 };
 
 // One multi-objective task: its questions in order.

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 namespace mem1 {
 namespace {
@@ -55,14 +56,31 @@ class XapianRetriever : public Retriever {
 
 }  // namespace
 
+namespace {
+
+constexpr char kBuildingMarker[] = ".mem1_building";
+
+std::string IncompleteNote(const std::string& out_dir, int64_t passages) {
+  return " (the index " + out_dir + " is incomplete after " + std::to_string(passages) +
+         " passages; rerun with --resume to keep what was committed)";
+}
+
+}  // namespace
+
 Status BuildIndex(const std::string& corpus, const std::string& out_dir, const IndexBuildOptions& options,
                   IndexBuildReport* report) {
   std::error_code ec;
   const uint64_t total_bytes = std::filesystem::file_size(corpus, ec);
   if (ec) return NotFound(corpus + ": cannot open corpus");
   const double t0 = MonotonicSeconds();
+  const std::string marker = out_dir + "/" + kBuildingMarker;
+  int64_t skip = 0, seen = 0;
   try {
-    Xapian::WritableDatabase db(out_dir, Xapian::DB_CREATE_OR_OVERWRITE);
+    Xapian::WritableDatabase db(out_dir, options.resume ? Xapian::DB_CREATE_OR_OPEN : Xapian::DB_CREATE_OR_OVERWRITE);
+    if (options.resume) skip = static_cast<int64_t>(db.get_doccount());
+    report->resumed_from = skip;
+    if (!std::ofstream(marker)) return Internal(marker + ": cannot write");
+    if (options.progress && skip > 0) std::fprintf(stderr, "resuming: %lld passages already indexed\n", static_cast<long long>(skip));
     Xapian::TermGenerator gen;
     gen.set_stemmer(Xapian::Stem("english"));
     gen.set_stopper(&EnglishStopper());
@@ -70,6 +88,11 @@ Status BuildIndex(const std::string& corpus, const std::string& out_dir, const I
     uint64_t bytes = 0;
     double last_print = t0;
     auto st = ForEachPassage(corpus, [&](const Passage& p) {
+      if (seen++ < skip) {
+        ++report->passages;
+        bytes += p.contents.size() + p.id.size() + 30;
+        return true;
+      }
       Xapian::Document doc;
       doc.set_data(p.contents);
       doc.add_value(0, p.id);
@@ -91,10 +114,12 @@ Status BuildIndex(const std::string& corpus, const std::string& out_dir, const I
       }
       return true;
     }, &report->load);
-    MEM1_RETURN_IF_ERROR(st);
+    if (!st.ok()) return Status(st.code(), st.message() + IncompleteNote(out_dir, report->passages));
     db.commit();
+    db.close();
+    std::filesystem::remove(marker, ec);
   } catch (const Xapian::Error& e) {
-    return Internal(out_dir + ": Xapian: " + e.get_description());
+    return Internal(out_dir + ": Xapian: " + e.get_description() + IncompleteNote(out_dir, report->passages));
   }
   report->seconds = MonotonicSeconds() - t0;
   if (options.progress) {
@@ -107,6 +132,10 @@ Status BuildIndex(const std::string& corpus, const std::string& out_dir, const I
 
 Result<std::unique_ptr<Retriever>> OpenXapianRetriever(const std::string& index_dir) {
   if (!std::filesystem::exists(index_dir)) return NotFound(index_dir + ": no such index (build it with `mem1 index build`)");
+  if (std::filesystem::exists(index_dir + "/" + kBuildingMarker)) {
+    return DataLoss(index_dir + ": incomplete index (its build was interrupted); finish it with "
+                              "`mem1 index build --corpus C --out " + index_dir + " --resume`");
+  }
   try {
     return std::unique_ptr<Retriever>(std::make_unique<XapianRetriever>(index_dir));
   } catch (const Xapian::Error& e) {
@@ -114,7 +143,27 @@ Result<std::unique_ptr<Retriever>> OpenXapianRetriever(const std::string& index_
   }
 }
 
-std::string RenderSearchObservation(const std::vector<SearchHit>& hits, int turns_left) {
+std::string RenderSearchObservation(const std::vector<SearchHit>& hits, int turns_left, const TagPreset& preset) {
+  if (preset.reference()) {
+    std::string docs;
+    for (size_t i = 0; i < hits.size(); ++i) {
+      const std::string& c = hits[i].contents;
+      const size_t nl = c.find('\n');
+      docs += "Doc " + std::to_string(i + 1) + "(Title: " + c.substr(0, nl) + ") " +
+              (nl == std::string::npos ? std::string() : c.substr(nl + 1)) + "\n";
+    }
+    const std::string left = std::to_string(turns_left);
+    if (preset.protocol == TagPreset::Protocol::kMem1CodeEval) {
+      const std::string hint = turns_left > 1 ? "[HINT]You have " + left + " turns left.[/HINT]"
+                                              : "[HINT]You have " + left + " turn left. You must answer the question now.[/HINT]";
+      return hint + "\n" + docs;
+    }
+    const std::string hint =
+        turns_left > 1    ? "[HINT]You have " + left + " turns left.[/HINT]"
+        : turns_left == 1 ? "[HINT]You have 1 turn left. You must answer the question in the next turn.[/HINT]"
+                          : "";
+    return hint + "\n\n" + PythonStrip(docs);
+  }
   std::string out;
   if (turns_left > 1) {
     out += "[HINT]You have " + std::to_string(turns_left) + " turns left.[/HINT]\n";

@@ -161,6 +161,17 @@ std::string RandomAction(const WebShopSession& s, std::mt19937_64& rng) {
   return "click[" + c[std::uniform_int_distribution<size_t>(0, c.size() - 1)(rng)] + "]";
 }
 
+std::string ExpertTurn(const WebShopSession& s, const TagPreset& preset) {
+  const std::string action = ExpertAction(s);
+  const std::string state = ExpertState(s, action);
+  if (preset.reference()) {
+    // MEM1's WebShop turn: <think>, <summary> (the memory) and <answer>, once each.
+    return "<think>Next: " + action + ".</think>\n<summary>" + state + "</summary>\n<answer>" + action + "</answer>";
+  }
+  const TagPair act = preset.ActionTags("webshop");
+  return preset.state.open + state + preset.state.close + act.open + action + act.close;
+}
+
 double PlayEpisode(WebShopEnv* env, bool expert, std::mt19937_64* rng, int max_actions,
                    const std::function<void(const std::string&, const StepResult&)>& on_step) {
   for (int t = 0; t < max_actions; ++t) {

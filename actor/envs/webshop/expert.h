@@ -26,6 +26,10 @@ std::string ExpertAction(const WebShopSession& s);
 // `next_action`: ExpertAction(s), which the state names as the next step.
 std::string ExpertState(const WebShopSession& s, const std::string& next_action);
 std::string RandomAction(const WebShopSession& s, std::mt19937_64& rng);
+// The expert's whole turn in `preset`'s grammar: "<IS>state</IS><action>a</action>" (paper tags
+// from the preset), or MEM1's "<think>…</think>\n<summary>state</summary>\n<answer>a</answer>"
+// under the reference presets.
+std::string ExpertTurn(const WebShopSession& s, const TagPreset& preset);
 
 // Plays one episode with the expert (or the random player) directly on an env (no model): the
 // final reward. `on_step`, when set, sees every action and its result (`mem1 webshop play

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "actor/envs/webshop/text_match.h"
+#include "actor/envs/webshop/webshop_env.h"  // PythonStrRepr
 #include "common/util/strings.h"
 
 namespace mem1::webshop {
@@ -67,12 +68,14 @@ double GetAttributeReward(const Product& p, const Goal& goal, int* matches) {
   return goal.attributes.empty() ? 0.0 : static_cast<double>(*matches) / static_cast<double>(goal.attributes.size());
 }
 
-std::optional<double> GetOptionReward(const std::vector<std::string>& purchased_options,
-                                      const std::vector<std::string>& goal_options, int* matches) {
+namespace {
+
+// get_option_reward after normalize_color: `g` already normalized.
+std::optional<double> OptionReward(const std::vector<std::string>& purchased_options, const std::vector<std::string>& g,
+                                   int* matches) {
   *matches = 0;
-  std::vector<std::string> p, g;
+  std::vector<std::string> p;
   for (const auto& o : purchased_options) p.push_back(NormalizeColor(o));
-  for (const auto& o : goal_options) g.push_back(NormalizeColor(o));
   for (const auto& go : g) {
     for (const auto& po : p) {
       if (FuzzTokenSetRatio(po, go) > kFuzzyThreshold) {
@@ -85,15 +88,40 @@ std::optional<double> GetOptionReward(const std::vector<std::string>& purchased_
   return static_cast<double>(*matches) / static_cast<double>(g.size());
 }
 
+}  // namespace
+
+std::optional<double> GetOptionReward(const std::vector<std::string>& purchased_options,
+                                      const std::vector<std::string>& goal_options, int* matches) {
+  std::vector<std::string> g;
+  for (const auto& o : goal_options) g.push_back(NormalizeColor(o));
+  return OptionReward(purchased_options, g, matches);
+}
+
+std::string SyntheticGoalOption(const std::string& name, const std::string& value) {
+  for (const auto& c : ColorSet()) {
+    if (c == name || c == value) return c;  // `color in tuple`: element equality
+  }
+  return "(" + PythonStrRepr(name) + ", " + PythonStrRepr(value) + ")";
+}
+
 RewardBreakdown GetReward(const Product& purchased, const Goal& goal, double price,
-                          const std::map<std::string, std::string>& options, const NounLexicon* lexicon) {
+                          const std::map<std::string, std::string>& options, const NounLexicon* lexicon,
+                          bool option_tuples) {
   RewardBreakdown r;
   r.type = GetTypeReward(purchased, goal, lexicon);
   r.r_price = price <= goal.price_upper ? 1.0 : 0.0;
   r.r_att = GetAttributeReward(purchased, goal, &r.num_attr_matches);
   std::vector<std::string> chosen;
   for (const auto& [group, value] : options) chosen.push_back(value);
-  r.r_option = GetOptionReward(chosen, goal.goal_options, &r.num_option_matches);
+  if (option_tuples && !goal.goal_option_names.empty() && goal.goal_option_names.size() == goal.goal_options.size()) {
+    std::vector<std::string> g;
+    for (size_t i = 0; i < goal.goal_options.size(); ++i) {
+      g.push_back(SyntheticGoalOption(goal.goal_option_names[i], goal.goal_options[i]));
+    }
+    r.r_option = OptionReward(chosen, g, &r.num_option_matches);
+  } else {
+    r.r_option = GetOptionReward(chosen, goal.goal_options, &r.num_option_matches);
+  }
   const double denom = static_cast<double>(goal.attributes.size() + goal.goal_options.size() + 1);
   r.total = (r.num_attr_matches + r.num_option_matches + r.r_price) / denom * r.type.r_type;
   r.w_att = goal.attributes.size() / denom;

@@ -14,7 +14,13 @@
 //     |nouns(purchased name) ∩ nouns(goal name)| / |nouns(goal name)| (0.2 when the goal name
 //     has no nouns). Nouns come from TypeNouns (text_match.h: an approximation of spaCy) with
 //     the caller's `lexicon` (WordNet; nullptr = the built-in adjective list).
-// Synthetic goals compare option values only (the names are not part of the match).
+// Synthetic goals compare option values only (the names are not part of the match), unless
+// `option_tuples` (the reference presets): then, as WebShop does with a synthetic goal's dict
+// (get_reward passes goal_options.items()), each goal option is the tuple (name, value):
+// normalize_color(tuple) is the first COLOR_SET entry EQUAL to the name or the value, else the
+// tuple, which token_set_ratio reads as str(tuple) = "('name', 'value')" (SyntheticGoalOption).
+// A purchased value whose tokens are within the name's and value's tokens then scores 100
+// (e.g. "size" against ('size', 'x-large')). Human goals (value lists) are the same either way.
 // Thread safety: pure functions.
 #ifndef MEM1_ACTOR_ENVS_WEBSHOP_REWARD_H_
 #define MEM1_ACTOR_ENVS_WEBSHOP_REWARD_H_
@@ -55,10 +61,14 @@ double GetAttributeReward(const Product& purchased, const Goal& goal, int* match
 // Fraction of goal options hit (none without goal options); matches in *matches.
 std::optional<double> GetOptionReward(const std::vector<std::string>& purchased_options,
                                       const std::vector<std::string>& goal_options, int* matches);
+// A synthetic goal option as WebShop's get_option_reward compares it (already normalized):
+// the first COLOR_SET entry equal to `name` or `value`, else str((name, value)).
+std::string SyntheticGoalOption(const std::string& name, const std::string& value);
 // `options`: the selected option per group (group -> value) at purchase time.
-// `lexicon` as for GetTypeReward (not owned; may be nullptr).
+// `lexicon` as for GetTypeReward (not owned; may be nullptr). `option_tuples`: see above.
 RewardBreakdown GetReward(const Product& purchased, const Goal& goal, double price,
-                          const std::map<std::string, std::string>& options, const NounLexicon* lexicon);
+                          const std::map<std::string, std::string>& options, const NounLexicon* lexicon,
+                          bool option_tuples = false);
 
 }  // namespace mem1::webshop
 

@@ -9,9 +9,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <set>
+#include <unordered_map>
 #include <unordered_set>
+#include <vector>
 
 namespace mem1::webshop {
 namespace {
@@ -87,17 +90,102 @@ bool IsSpace(char32_t c) {
          (c >= 0x80 && u_isUWhiteSpace(static_cast<UChar32>(c)));
 }
 
-size_t Lcs(const std::u32string& a, const std::u32string& b) {
-  if (a.empty() || b.empty()) return 0;
-  std::vector<size_t> prev(b.size() + 1, 0), cur(b.size() + 1, 0);
-  for (size_t i = 1; i <= a.size(); ++i) {
-    for (size_t j = 1; j <= b.size(); ++j) {
-      cur[j] = a[i - 1] == b[j - 1] ? prev[j - 1] + 1 : std::max(prev[j], cur[j - 1]);
+// Ratcliff/Obershelp matching as Python's difflib.SequenceMatcher(None, a, b) computes it:
+// isjunk is None (so no element of b is junk) and autojunk is on. Written from the algorithm:
+//   - b2j: for every element of b, the ascending positions where it occurs. When len(b) >= 200
+//     an element occurring more than 1 + len(b)/100 times is "popular" and is left out of b2j
+//     (it can still be part of a match, see below).
+//   - LongestMatch(alo, ahi, blo, bhi): the longest a[i:i+k] == b[j:j+k] inside the ranges that
+//     b2j can see, found row by row over a with run lengths indexed by j; ties go to the match
+//     found first (smallest end in a, then smallest j). The match is then grown to the left and
+//     to the right over equal elements while it stays in range. difflib grows it first over
+//     non-junk elements, then over junk ones; with no junk the first pass takes every equal
+//     element, popular ones included, and the second never applies. A zero-length result at
+//     (alo, blo) is grown to the right like any other.
+//   - MatchedCount: the total length of the matching blocks: the longest match, then the same
+//     on the pieces to its left and to its right (each only when both sides are non-empty).
+//   - ratio = 2 * matched / (len(a) + len(b)).
+class SequenceMatcher {
+ public:
+  SequenceMatcher(const std::u32string& a, const std::u32string& b)
+      : a_(a), b_(b), run_(b.size(), 0), next_run_(b.size(), 0) {
+    for (size_t j = 0; j < b.size(); ++j) b2j_[b[j]].push_back(static_cast<int>(j));
+    const size_t n = b.size();
+    if (n >= 200) {
+      const size_t limit = n / 100 + 1;
+      for (auto it = b2j_.begin(); it != b2j_.end();) {
+        it = it->second.size() > limit ? b2j_.erase(it) : std::next(it);
+      }
     }
-    std::swap(prev, cur);
   }
-  return prev[b.size()];
-}
+
+  size_t MatchedCount() {
+    struct Range {
+      int alo, ahi, blo, bhi;
+    };
+    std::vector<Range> todo = {{0, static_cast<int>(a_.size()), 0, static_cast<int>(b_.size())}};
+    size_t matched = 0;
+    while (!todo.empty()) {
+      const Range r = todo.back();
+      todo.pop_back();
+      int i = 0, j = 0, k = 0;
+      LongestMatch(r.alo, r.ahi, r.blo, r.bhi, &i, &j, &k);
+      if (k == 0) continue;
+      matched += static_cast<size_t>(k);
+      if (r.alo < i && r.blo < j) todo.push_back({r.alo, i, r.blo, j});
+      if (i + k < r.ahi && j + k < r.bhi) todo.push_back({i + k, r.ahi, j + k, r.bhi});
+    }
+    return matched;
+  }
+
+ private:
+  void LongestMatch(int alo, int ahi, int blo, int bhi, int* bi, int* bj, int* bk) {
+    int best_i = alo, best_j = blo, best_k = 0;
+    // run_[j]: length of the match ending at (i - 1, j); next_run_: the same for row i. Only
+    // the positions listed in touched_ / next_touched_ are non-zero.
+    touched_.clear();
+    for (int i = alo; i < ahi; ++i) {
+      next_touched_.clear();
+      auto it = b2j_.find(a_[i]);
+      if (it != b2j_.end()) {
+        for (int j : it->second) {
+          if (j < blo) continue;
+          if (j >= bhi) break;
+          const int k = (j > blo ? run_[j - 1] : 0) + 1;
+          next_run_[j] = k;
+          next_touched_.push_back(j);
+          if (k > best_k) {
+            best_i = i - k + 1;
+            best_j = j - k + 1;
+            best_k = k;
+          }
+        }
+      }
+      for (int j : touched_) run_[j] = 0;
+      std::swap(run_, next_run_);
+      std::swap(touched_, next_touched_);
+    }
+    for (int j : touched_) run_[j] = 0;
+    touched_.clear();
+    while (best_i > alo && best_j > blo && a_[best_i - 1] == b_[best_j - 1]) {
+      --best_i;
+      --best_j;
+      ++best_k;
+    }
+    while (best_i + best_k < ahi && best_j + best_k < bhi && a_[best_i + best_k] == b_[best_j + best_k]) {
+      ++best_k;
+    }
+    *bi = best_i;
+    *bj = best_j;
+    *bk = best_k;
+  }
+
+  const std::u32string& a_;
+  const std::u32string& b_;
+  std::unordered_map<char32_t, std::vector<int>> b2j_;
+  std::vector<int> run_, next_run_;
+  std::vector<int> touched_, next_touched_;
+};
 
 // Python int(round(x)): round half to even.
 int PyRound(double x) {
@@ -112,7 +200,8 @@ int RatioCp(const std::u32string& a, const std::u32string& b) {
   if (a == b) return 100;  // thefuzz check_for_equivalence (before the empty check)
   if (a.empty() || b.empty()) return 0;
   const double total = static_cast<double>(a.size() + b.size());
-  return PyRound(100.0 * (2.0 * static_cast<double>(Lcs(a, b)) / total));
+  const double matched = static_cast<double>(SequenceMatcher(a, b).MatchedCount());
+  return PyRound(100.0 * (2.0 * matched / total));  // utils.intr(100 * m.ratio())
 }
 
 std::u32string Strip(const std::u32string& s) {

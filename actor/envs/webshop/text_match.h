@@ -1,11 +1,19 @@
 // String matching exactly as WebShop's reward uses it (web_agent_site/engine/goal.py and
 // normalize.py), written from the formulas:
+//   - FuzzRatio: thefuzz 0.19 `fuzz.ratio` on raw strings. WebShop's requirements.txt pins
+//     thefuzz==0.19.0 and does not install python-Levenshtein, so thefuzz falls back to
+//     Python's difflib: round(100 * difflib.SequenceMatcher(None, a, b).ratio()), rounded half
+//     to even as Python's round(). That is Ratcliff/Obershelp matching (longest common block,
+//     then recursively left and right of it; ratio = 2 * matched / (len(a) + len(b))) with
+//     difflib's autojunk rule: when len(b) >= 200, elements occurring more than 1 + len(b)/100
+//     times in b cannot start a match (they can still extend one). Not symmetric in a and b,
+//     and not the Indel/LCS ratio that python-Levenshtein or rapidfuzz would give.
+//     Equal strings score 100 (even both empty), otherwise an empty side scores 0.
 //   - FuzzTokenSetRatio: thefuzz `fuzz.token_set_ratio` (default processing: drop code points
-//     128..255, every non-word character -> space, lower-case, strip; token sets; three
-//     Indel ratios over "sorted intersection" / "+ sorted differences"; max; rounded half to
-//     even as Python's round()). 0 when either side is empty after processing.
-//   - FuzzRatio: thefuzz `fuzz.ratio` on raw strings = round(100 * 2*LCS / (len1 + len2)),
-//     the normalised Indel similarity that python-Levenshtein and rapidfuzz compute.
+//     128..255, every non-word character -> space, lower-case, strip; token sets; with
+//     s = sorted intersection, c12 = s + sorted(a - b), c21 = s + sorted(b - a), the max of
+//     FuzzRatio(s, c12), FuzzRatio(s, c21), FuzzRatio(c12, c21)). 0 when either side is empty
+//     after processing.
 //   - NormalizeColor: the first colour of WebShop's COLOR_SET (in its order) that occurs as a
 //     substring, else the string unchanged.
 //   - TypeNouns: stands in for spaCy's `en_core_web_sm` NOUN/PROPN filter in get_type_reward.
@@ -19,7 +27,7 @@
 //     WordNet only knows as a verb / adjective / adverb is not; a word WordNet does not know
 //     (brands, model names) is a proper noun. Without WordNet files (lexicon nullptr) a built-in
 //     list of frequent product-title adjectives is used instead (LoadNounLexicon warns once).
-// Strings are UTF-8; lengths and LCS are over Unicode code points, as in Python.
+// Strings are UTF-8; lengths and matching are over Unicode code points, as in Python.
 // Thread safety: pure functions.
 #ifndef MEM1_ACTOR_ENVS_WEBSHOP_TEXT_MATCH_H_
 #define MEM1_ACTOR_ENVS_WEBSHOP_TEXT_MATCH_H_
@@ -36,9 +44,9 @@ namespace mem1::webshop {
 std::string Utf8Lower(const std::string& s);
 // thefuzz utils.full_process(s, force_ascii=True).
 std::string FuzzFullProcess(const std::string& s);
-// thefuzz fuzz.ratio(a, b) without processing (0..100).
+// thefuzz fuzz.ratio(a, b) without processing (0..100): difflib, so argument order matters.
 int FuzzRatio(const std::string& a, const std::string& b);
-// thefuzz fuzz.token_set_ratio(a, b) (0..100).
+// thefuzz fuzz.token_set_ratio(a, b) (0..100); argument order matters (see FuzzRatio).
 int FuzzTokenSetRatio(const std::string& a, const std::string& b);
 
 // WebShop's COLOR_SET, in its order (normalize.py).

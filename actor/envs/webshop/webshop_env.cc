@@ -1,8 +1,10 @@
 #include "actor/envs/webshop/webshop_env.h"
 
 #include <glog/logging.h>
+#include <unicode/uchar.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -29,6 +31,170 @@ std::string JoinSep(const std::vector<std::string>& parts) {
 
 const std::vector<std::string> kSubPages = {"Description", "Features", "Reviews", "Attributes"};
 
+// --- reference (MEM1 / WebShop) rendering helpers -----------------------------------------
+
+// Decodes one UTF-8 code point at s[*i] (advancing *i); an invalid byte b decodes as
+// U+DC00 + b (Python's surrogateescape).
+char32_t DecodeUtf8(const std::string& s, size_t* i) {
+  const auto b0 = static_cast<unsigned char>(s[*i]);
+  auto cont = [&](size_t k) { return *i + k < s.size() && (static_cast<unsigned char>(s[*i + k]) & 0xC0) == 0x80; };
+  auto at = [&](size_t k) { return static_cast<char32_t>(static_cast<unsigned char>(s[*i + k]) & 0x3F); };
+  char32_t cp = 0;
+  size_t n = 0;
+  if (b0 < 0x80) {
+    cp = b0, n = 1;
+  } else if (b0 >= 0xC2 && b0 < 0xE0 && cont(1)) {
+    cp = (static_cast<char32_t>(b0 & 0x1F) << 6) | at(1), n = 2;
+  } else if (b0 >= 0xE0 && b0 < 0xF0 && cont(1) && cont(2)) {
+    cp = (static_cast<char32_t>(b0 & 0x0F) << 12) | (at(1) << 6) | at(2), n = 3;
+    if (cp < 0x800 || (cp >= 0xD800 && cp < 0xE000)) n = 0;
+  } else if (b0 >= 0xF0 && b0 < 0xF5 && cont(1) && cont(2) && cont(3)) {
+    cp = (static_cast<char32_t>(b0 & 0x07) << 18) | (at(1) << 12) | (at(2) << 6) | at(3), n = 4;
+    if (cp < 0x10000 || cp > 0x10FFFF) n = 0;
+  }
+  if (n == 0) {
+    *i += 1;
+    return 0xDC00 + b0;
+  }
+  *i += n;
+  return cp;
+}
+
+void AppendUtf8(char32_t c, std::string* out) {
+  if (c < 0x80) {
+    out->push_back(static_cast<char>(c));
+  } else if (c < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (c >> 6)));
+    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  } else if (c < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (c >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (c >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((c >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((c >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
+  }
+}
+
+// str.isprintable() for one code point (Python: not Cc Cf Cs Co Cn Zl Zp Zs, except ' ').
+bool PyIsPrintable(char32_t c) {
+  if (c == ' ') return true;
+  if (c < 0x20 || c == 0x7F) return false;
+  if (c < 0x7F) return true;
+  switch (u_charType(static_cast<UChar32>(c))) {
+    case U_CONTROL_CHAR:
+    case U_FORMAT_CHAR:
+    case U_SURROGATE:
+    case U_PRIVATE_USE_CHAR:
+    case U_UNASSIGNED:
+    case U_LINE_SEPARATOR:
+    case U_PARAGRAPH_SEPARATOR:
+    case U_SPACE_SEPARATOR:
+      return false;
+    default:
+      return true;
+  }
+}
+
+// One bs4 text node as convert_html_to_text keeps it: none for an empty node (no node at all)
+// or a node of ASCII whitespace holding a newline (bs4 makes it "\n", which is skipped);
+// "" for other ASCII-whitespace nodes (bs4 makes them " "); else the node str.strip()ped.
+void AddTextNode(const std::string& node, std::vector<std::string>* out) {
+  if (node.empty()) return;
+  if (node.find_first_not_of(" \t\n\r\f") == std::string::npos) {
+    if (node.find('\n') == std::string::npos) out->push_back("");
+    return;
+  }
+  out->push_back(PythonStrip(node));
+}
+
+// ' [SEP] '.join(...) over the kept nodes (empty ones included).
+std::string JoinNodes(const std::vector<std::string>& nodes) { return JoinStrings(nodes, " [SEP] "); }
+
+// Flask's tojson for {name: value}: json.dumps(sort_keys=True) (ASCII only), with < > & '
+// written as \u003c \u003e \u0026 \u0027.
+std::string FlaskToJson(const std::map<std::string, std::string>& m) {
+  auto str = [](const std::string& s) {
+    std::string out = "\"";
+    char buf[16];
+    for (size_t i = 0; i < s.size();) {
+      const char32_t c = DecodeUtf8(s, &i);
+      switch (c) {
+        case '"': out += "\\\""; continue;
+        case '\\': out += "\\\\"; continue;
+        case '\n': out += "\\n"; continue;
+        case '\r': out += "\\r"; continue;
+        case '\t': out += "\\t"; continue;
+        case '\b': out += "\\b"; continue;
+        case '\f': out += "\\f"; continue;
+        default: break;
+      }
+      if (c >= 0x20 && c < 0x7F && c != '<' && c != '>' && c != '&' && c != '\'') {
+        out.push_back(static_cast<char>(c));
+      } else if (c < 0x10000) {
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+        out += buf;
+      } else {
+        const char32_t v = c - 0x10000;
+        std::snprintf(buf, sizeof buf, "\\u%04x\\u%04x", static_cast<unsigned>(0xD800 + (v >> 10)),
+                      static_cast<unsigned>(0xDC00 + (v & 0x3FF)));
+        out += buf;
+      }
+    }
+    return out + "\"";
+  };
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [k, v] : m) {
+    out += (first ? "" : ", ") + str(k) + ": " + str(v);
+    first = false;
+  }
+  return out + "}";
+}
+
+// generation_webagent.py / gen_data/data_process/webshop.py (MEM1), verbatim.
+constexpr char kMem1EnvInstruction[] =
+    "\nYou are browsing an online shop. Your goal is to find a product that matches the given description. You will "
+    "interact with the site step-by-step. Each step gives you a <state>...</state> representing the current webpage. "
+    "You must decide what action to take next until you identify the correct product.\n\n"
+    "Available actions (shown in the <state> tag) depend on the page:\n"
+    "- On the search page: search[<keywords>]\n"
+    "- On search result pages: click[<item url>] to view a product, or click[next >] to go to the next results page\n"
+    "- On product pages: click[description], click[features], click[color], click[size], click[buy now]\n"
+    "- To return to search: click[back to search]\n\n"
+    "Example goal: \"Find a gingko light and 20x20 pillow cover that is hand painted.\" \n"  // trailing space: verbatim
+    "Example first action: <answer>search[gingko light 20x20 pillow cover hand painted]</answer>\n"
+    "Only respond with valid actions formatted as: search[...], click[...], etc.\n"
+    "After you navigate and find the product that best fits the user goal, you should click[buy now] to buy the "
+    "product at the product page when the buy now button is available.\n";
+constexpr char kMem1ResponseInstruction[] =  // followed by {user_instruction} + "\n"
+    "\nAt each step, you will receive the current webpage state within <state></state>, the previous cumulative "
+    "memory within <summary></summary> (except for the first step), and your last action within <answer></answer> "
+    "(except for the first step). NEVER generate or modify the <state>; use it exactly as provided.\n\n"
+    "Respond strictly using the following format:\n"
+    "<think>...</think>\n"
+    "<summary>...</summary>\n"
+    "<answer>...</answer>\n\n"
+    "Guidelines:\n"
+    "- <think>: Clearly reason about relevant details and briefly plan your next step.\n"
+    "- <summary>: Maintain and update a concise, cumulative memory of all essential information by integrating "
+    "current <state> with previous <summary>. This is your only persistent memory. It should serve as a growing "
+    "internal monologue that accumulates useful observations, actions taken, and insights from all previous and "
+    "current steps, while removing redundant or outdated details to stay focused on finding and buying the correct "
+    "product.\n"
+    "- <answer>: Select your next action strictly from the Available Actions explicitly listed within the provided "
+    "<state>. Use ONLY valid action formats like search[<keywords>] or click[<option>]. Click buy now when the right "
+    "product is found and the buy now button is available.\n\n"
+    "Task begins with:\n";
+
+// The session options with the env's preset (the env and its session follow one preset).
+WebShopEnvOptions WithPreset(WebShopEnvOptions o, const TagPreset& preset) {
+  o.preset = preset;
+  return o;
+}
+
 std::string Stamp(const Catalog& c) {
   return "products " + std::to_string(c.products.size()) + " first " +
          (c.products.empty() ? "-" : c.products.front().asin) + " last " +
@@ -37,10 +203,82 @@ std::string Stamp(const Catalog& c) {
 
 }  // namespace
 
+std::string PythonStrRepr(const std::string& s) {
+  const bool single = s.find('\'') != std::string::npos, dbl = s.find('"') != std::string::npos;
+  const char quote = single && !dbl ? '"' : '\'';
+  std::string out(1, quote);
+  char buf[16];
+  for (size_t i = 0; i < s.size();) {
+    const char32_t c = DecodeUtf8(s, &i);
+    if (c == static_cast<char32_t>(quote) || c == '\\') {
+      out.push_back('\\');
+      out.push_back(static_cast<char>(c));
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (PyIsPrintable(c)) {
+      AppendUtf8(c, &out);
+    } else {
+      std::snprintf(buf, sizeof buf, c <= 0xFF ? "\\x%02x" : c <= 0xFFFF ? "\\u%04x" : "\\U%08x", static_cast<unsigned>(c));
+      out += buf;
+    }
+  }
+  out.push_back(quote);
+  return out;
+}
+
+std::string PythonListRepr(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + PythonStrRepr(items[i]);
+  return out + "]";
+}
+
+WebShopAction ParseWebShopAction(const std::string& action) {
+  // '.' stops at the first newline; group 1 is greedy: the last '[' that leaves at least one
+  // character before the line's last ']'; group 2 runs to that ']'.
+  WebShopAction a;
+  const std::string line = action.substr(0, action.find('\n'));
+  const size_t close = line.rfind(']');
+  if (close == std::string::npos || close < 3) return a;
+  const size_t open = line.rfind('[', close - 2);
+  if (open == std::string::npos || open < 1) return a;
+  a.matched = true;
+  a.name = line.substr(0, open);
+  a.arg = line.substr(open + 1, close - open - 1);
+  return a;
+}
+
+std::string Mem1TurnHint(int turns_left) {
+  if (turns_left > 1) return "[HINT]You have " + std::to_string(turns_left) + " turns left.[/HINT]";
+  if (turns_left == 1) return "[HINT]You have 1 turn left. You must answer the question in the next turn.[/HINT]";
+  return "";
+}
+
+bool Mem1ActionIsValid(const std::string& action, const std::vector<std::string>& available) {
+  // re.match(r'search\[(.*?)\]') / re.match(r'click\[(.*?)\]'): the prefix, then the first ']'
+  // before any newline.
+  auto match = [&](const std::string& prefix, std::string* inner) {
+    if (action.rfind(prefix, 0) != 0) return false;
+    const size_t close = action.find(']', prefix.size()), nl = action.find('\n', prefix.size());
+    if (close == std::string::npos || (nl != std::string::npos && nl < close)) return false;
+    *inner = action.substr(prefix.size(), close - prefix.size());
+    return true;
+  };
+  auto has = [&](const std::string& a) { return std::find(available.begin(), available.end(), a) != available.end(); };
+  std::string inner;
+  if (match("search[", &inner) && has("search[<content>]")) return true;
+  if (match("click[", &inner)) return has("click[" + PythonStrip(inner) + "]");
+  return false;
+}
+
 WebShopSession::WebShopSession(const Catalog* catalog, Retriever* search, Goal goal, const WebShopEnvOptions& options)
     : catalog_(catalog), search_(search), goal_(std::move(goal)), options_(options) {}
 
 std::string WebShopSession::PageText() const {
+  if (reference()) return ReferencePageText();
   const std::string& ins = goal_.instruction_text;
   const Product* p = state_.asin.empty() ? nullptr : catalog_->Find(state_.asin);
   std::vector<std::string> parts;
@@ -98,6 +336,84 @@ std::string WebShopSession::PageText() const {
   return JoinSep(parts);
 }
 
+// The reference page (web_agent_site/templates/*.html as WebAgentTextEnv shows them in text
+// mode): the text nodes in document order, each as AddTextNode keeps it.
+std::string WebShopSession::ReferencePageText() const {
+  const std::string& ins = goal_.instruction_text;
+  const Product* p = state_.asin.empty() ? nullptr : catalog_->Find(state_.asin);
+  std::vector<std::string> n;
+  auto add = [&](const std::string& node) { AddTextNode(node, &n); };
+  auto header = [&]() {  // Instruction:<br>{{ instruction_text }}, Back to Search
+    add("Instruction:");
+    add(ins);
+    add("Back to Search");
+  };
+  switch (state_.kind) {
+    case PageKind::kSearch:
+      add("WebShop");
+      add("Instruction: ");
+      add(ins);
+      add("Search");
+      break;
+    case PageKind::kResults: {
+      header();
+      add("Page " + std::to_string(state_.page) + " (Total results: " + std::to_string(state_.results.size()) + ")");
+      if (state_.page > 1) add("< Prev");
+      add("Next >");  // always, even past the last page
+      const size_t b = static_cast<size_t>(std::max(state_.page - 1, 0)) * kProductWindow;
+      for (size_t i = b; i < std::min(state_.results.size(), b + kProductWindow); ++i) {
+        const Product* r = catalog_->Find(state_.results[i]);
+        add(r->asin);
+        add(r->title);
+        add(r->price_tag);
+      }
+      break;
+    }
+    case PageKind::kItem:
+      header();
+      add("< Prev");
+      for (const auto& [group, values] : p->options) {
+        add(group);
+        for (const auto& v : values) add(v);
+      }
+      add(p->title);
+      add("Price: " + p->price_tag);
+      add("Rating: " + p->rating);
+      for (const char* b : {"Description", "Features", "Reviews"}) add(b);  // show_attrs=False
+      add("Buy Now");
+      break;
+    case PageKind::kSubPage:
+      header();
+      add("< Prev");
+      if (state_.sub == "Description") {
+        add(p->description);
+      } else if (state_.sub == "Features") {
+        for (const auto& b : p->bullet_points) add(" " + b);  // <p class="product-info"> {{bulletpoint}}</p>
+      } else if (state_.sub == "Reviews") {
+        for (const auto& r : p->reviews) {
+          add("\"" + r.title + "\"");
+          add(r.score);
+          add(r.body);
+        }
+      } else {  // Attributes (show_attrs only; not reachable under MEM1's settings)
+        for (const auto& a : p->attributes) add(" " + a);
+        add(p->category);
+        add(p->query);
+        add(p->product_category);
+      }
+      break;
+    case PageKind::kDone:
+      // done_page.html; the hidden blocks are visible to convert_html_to_text too.
+      return "Thank you for shopping with us! [SEP] Your code: [SEP] None [SEP] (Paste it in your MTurk interface.) "
+             "[SEP] Purchased [SEP] asin [SEP] " + state_.asin + " [SEP] options [SEP] " + FlaskToJson(state_.options) +
+             " [SEP] attrs [SEP] None [SEP] category [SEP] None [SEP] query [SEP] None [SEP] product category [SEP] "
+             "None [SEP] Target [SEP] asin [SEP] options [SEP] attrs [SEP] price upper [SEP] instuction text [SEP] "
+             "category [SEP] product category [SEP] query [SEP] Goal [SEP] None [SEP] Reward [SEP] Your score (min "
+             "0.0, max 1.0) [SEP] " + PyFloat(state_.reward) + " [SEP] Reward Details [SEP] None";
+  }
+  return JoinNodes(n);
+}
+
 std::vector<std::string> WebShopSession::Buttons() const {
   switch (state_.kind) {
     case PageKind::kSearch:
@@ -105,7 +421,7 @@ std::vector<std::string> WebShopSession::Buttons() const {
     case PageKind::kResults: {
       std::vector<std::string> b = {"back to search"};
       if (state_.page > 1) b.push_back("< prev");
-      if (state_.page * kProductWindow < static_cast<int>(state_.results.size())) b.push_back("next >");
+      if (reference() || state_.page * kProductWindow < static_cast<int>(state_.results.size())) b.push_back("next >");
       const size_t s = static_cast<size_t>(state_.page - 1) * kProductWindow;
       for (size_t i = s; i < std::min(state_.results.size(), s + kProductWindow); ++i) {
         b.push_back(Utf8Lower(state_.results[i]));
@@ -114,7 +430,9 @@ std::vector<std::string> WebShopSession::Buttons() const {
     }
     case PageKind::kItem: {
       std::vector<std::string> b = {"back to search", "< prev"};
-      for (const auto& s : kSubPages) b.push_back(Utf8Lower(s));
+      for (const auto& s : kSubPages) {
+        if (!reference() || s != "Attributes") b.push_back(Utf8Lower(s));  // reference: show_attrs=False
+      }
       b.push_back("buy now");
       return b;
     }
@@ -139,6 +457,15 @@ std::vector<std::string> WebShopSession::Clickables() const {
   return out;
 }
 
+std::vector<std::string> WebShopSession::Mem1AvailableActions() const {
+  std::vector<std::string> out;
+  if (HasSearchBar()) out.push_back("search[<content>]");
+  for (const auto& c : Clickables()) {
+    if (c != "search") out.push_back("click[" + c + "]");
+  }
+  return out;
+}
+
 std::string WebShopSession::ActionList() const {
   if (state_.kind == PageKind::kDone) return "";
   std::string out = "Available actions: ";
@@ -155,7 +482,86 @@ std::string WebShopSession::ActionList() const {
   return out;
 }
 
+void WebShopSession::Buy(ActionOutcome* o) {
+  const Product* p = catalog_->Find(state_.asin);
+  o->done = true;
+  o->breakdown = GetReward(*p, goal_, catalog_->PriceOf(p->asin), state_.options, options_.lexicon,
+                           /*option_tuples=*/reference());
+  o->reward = o->breakdown.total;
+  state_.reward = o->reward;
+  state_.kind = PageKind::kDone;
+}
+
+// WebShop's WebAgentTextEnv.step + SimServer.receive (web_agent_text_env.py), in the order
+// receive tests the clicked name.
+ActionOutcome WebShopSession::ActReference(const std::string& action) {
+  ActionOutcome o;  // valid == false: nothing happened (reward 0, the same page)
+  if (state_.kind == PageKind::kDone) return o;
+  const WebShopAction a = ParseWebShopAction(action);
+  if (!a.matched) return o;
+  const std::string arg = Utf8Lower(a.arg);
+  if (a.name == "search" && !arg.empty()) {
+    // browser.search: ' '.join(arg.split(' ')) == arg, BM25 top 50 (the special <r>/<a>/<c>/<q>
+    // keyword prefixes are not supported: searched as text).
+    PageState next;
+    next.kind = PageKind::kResults;
+    next.keywords = arg;
+    const std::string q = TrimWhitespace(arg);
+    std::set<std::string> seen;
+    if (!q.empty()) {
+      for (const auto& hit : search_->Search(q, kSearchReturnN)) {
+        if (catalog_->Find(hit.id) != nullptr && seen.insert(hit.id).second) next.results.push_back(hit.id);
+      }
+    }
+    state_ = std::move(next);
+    o.valid = o.searched = true;
+    return o;
+  }
+  if (a.name != "click" || arg == "search") return o;
+  const auto clickables = Clickables();
+  if (std::find(clickables.begin(), clickables.end(), arg) == clickables.end()) return o;
+  o.valid = true;
+  const PageKind kind = state_.kind;
+  if (arg == "buy now") {
+    Buy(&o);
+  } else if (arg == "back to search") {
+    state_ = PageState();
+  } else if (arg == "next >" && kind == PageKind::kResults) {
+    ++state_.page;
+  } else if (arg == "< prev" && kind == PageKind::kResults) {
+    --state_.page;
+  } else if (arg == "< prev" && kind == PageKind::kSubPage) {
+    state_.kind = PageKind::kItem;
+    state_.sub.clear();
+  } else if (arg == "< prev" && kind == PageKind::kItem) {
+    state_.kind = PageKind::kResults;  // search_results: the same search and page, options reset
+    state_.asin.clear();
+    state_.options.clear();
+  } else if (arg == "description" || arg == "features" || arg == "reviews" || arg == "attributes") {
+    for (const auto& sp : kSubPages) {
+      if (Utf8Lower(sp) == arg) state_.sub = sp;
+    }
+    state_.kind = PageKind::kSubPage;
+  } else if (kind == PageKind::kResults) {  // a product link
+    for (const auto& asin : state_.results) {
+      if (Utf8Lower(asin) == arg) state_.asin = asin;
+    }
+    state_.kind = PageKind::kItem;
+    state_.options.clear();
+  } else if (kind == PageKind::kItem) {
+    // An option value: text_to_clickable maps it to the last radio holding it, whose group gets it.
+    const Product* p = catalog_->Find(state_.asin);
+    const std::string* group = nullptr;
+    for (const auto& [g, values] : p->options) {
+      if (std::find(values.begin(), values.end(), arg) != values.end()) group = &g;
+    }
+    if (group != nullptr) state_.options[*group] = arg;
+  }
+  return o;
+}
+
 ActionOutcome WebShopSession::Act(const std::string& raw) {
+  if (reference()) return ActReference(raw);
   ActionOutcome o;
   if (state_.kind == PageKind::kDone) {
     o.error = "the episode is over";
@@ -224,10 +630,7 @@ ActionOutcome WebShopSession::Act(const std::string& raw) {
       state_.sub.clear();
     }
   } else if (arg == "buy now") {
-    o.done = true;
-    o.breakdown = GetReward(*p, goal_, catalog_->PriceOf(p->asin), state_.options, options_.lexicon);
-    o.reward = o.breakdown.total;
-    state_.kind = PageKind::kDone;
+    Buy(&o);
   } else if (state_.kind == PageKind::kResults) {  // a product link
     for (const auto& asin : state_.results) {
       if (Utf8Lower(asin) == arg) state_.asin = asin;
@@ -245,9 +648,14 @@ ActionOutcome WebShopSession::Act(const std::string& raw) {
 
 WebShopEnv::WebShopEnv(const Catalog* catalog, Retriever* search, Goal goal, std::string task_id,
                        const WebShopEnvOptions& options, const TagPreset& preset)
-    : catalog_(catalog), search_(search), goal_(goal), session_(catalog, search, std::move(goal), options),
-      task_id_(std::move(task_id)), options_(options),
+    : catalog_(catalog), search_(search), goal_(goal), session_(catalog, search, std::move(goal), WithPreset(options, preset)),
+      task_id_(std::move(task_id)), options_(WithPreset(options, preset)),
       preset_(preset) {}
+
+std::string WebShopEnv::ReferenceObservation(int turns_left) const {
+  return Mem1TurnHint(turns_left) + "\n\n" + session_.PageText() +
+         "\n\nCurrent available actions: " + PythonListRepr(session_.Mem1AvailableActions());
+}
 
 std::string WebShopEnv::Observation() const {
   std::string out = session_.PageText();
@@ -256,6 +664,13 @@ std::string WebShopEnv::Observation() const {
 }
 
 std::string WebShopEnv::Prompt() const {
+  if (preset_.reference()) {
+    // make_prefix(render_cache): env_instruction + "\n" + response_instruction.format(...), where
+    // render_cache = the search page's instruction h4 text + "\n" + "Available actions: " +
+    // ", ".join(actions) and the search page's only action is search[<content>].
+    return std::string(kMem1EnvInstruction) + "\n" + kMem1ResponseInstruction + "Instruction: " +
+           session_.goal().instruction_text + "\nAvailable actions: search[<content>]\n";
+  }
   const TagPair act = preset_.ActionTags("webshop");
   return "You are shopping on WebShop for a customer. You only see this instruction, your latest internal state, "
          "your latest action and the page it led to: everything older is removed. Each turn, first write " +
@@ -286,7 +701,16 @@ StepResult WebShopEnv::Finish(double reward, bool bought, const RewardBreakdown*
   return r;
 }
 
-StepResult WebShopEnv::Step(const std::string&, const std::string& content, int) {
+StepResult WebShopEnv::Step(const std::string&, const std::string& content, int turns_left) {
+  if (preset_.reference()) {
+    ++steps_;
+    if (!Mem1ActionIsValid(content, session_.Mem1AvailableActions())) ++invalid_;
+    ActionOutcome o = session_.Act(content);
+    if (o.searched) ++searches_;
+    StepResult r = o.done ? Finish(o.reward, true, &o.breakdown) : StepResult{};
+    r.observation = ReferenceObservation(turns_left);
+    return r;
+  }
   ++steps_;
   ActionOutcome o = session_.Act(content);
   if (!o.valid) ++invalid_;

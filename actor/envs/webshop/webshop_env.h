@@ -18,6 +18,21 @@
 // SEARCH_RETURN_N) over SearchText (catalog.h). An unavailable or malformed action leaves the
 // page as it was and the observation says why (then shows the page again). The episode ends
 // on click[buy now] (reward = GetReward, reward.h) or after `max_steps` actions (reward 0).
+//
+// Under the reference presets (mem1-code, mem1-code-eval: TagPreset::reference()) the env is
+// MEM1's WebShop (Mem1/train/rollout/env/webshop + llm_agent/generation_webagent.py over
+// webshop_minimal, i.e. WebShop's text env with show_attrs=False), exactly:
+//   - pages as WebShop renders them: results always show "Next >" ("< Prev" from page 2), no
+//     Attributes button; each text node as bs4 gives it (a node of spaces without a newline
+//     leaves an empty segment), the done page as done_page.html;
+//   - actions parsed like WebShop's parse_action (re.match(r'(.+)\[(.+)\]'), the argument
+//     lower-cased): search[...] from any page; a click on something not on the page, an unknown
+//     verb or an unparsable action is a silent no-op (the same page is observed again);
+//   - the prompt is MEM1's (gen_data/data_process/webshop.py make_prefix) and each observation
+//     is hint + "\n\n" + page + "\n\nCurrent available actions: " + str(list), wrapped in
+//     <state></state> (ObservationTags); a malformed turn scores -1 (MalformedReward); the
+//     episode ends on click[buy now] with WebShop's reward unscaled, or at actor.max_turns
+//     (MEM1: 10) with 0 -- `max_steps`, `list_actions` and `search_anywhere` do not apply.
 // Thread safety: an env is used by one thread; the catalog may be shared read-only.
 #ifndef MEM1_ACTOR_ENVS_WEBSHOP_WEBSHOP_ENV_H_
 #define MEM1_ACTOR_ENVS_WEBSHOP_WEBSHOP_ENV_H_
@@ -59,13 +74,39 @@ struct PageState {
   std::string asin;                  // item / sub-page product
   std::string sub;                   // Description | Features | Reviews | Attributes
   std::map<std::string, std::string> options;  // selected option per group
+  double reward = 0;                 // done page: the purchase's reward
 };
+
+// Python's repr(str) for UTF-8 text: single quotes, or double quotes when the text has a ' and
+// no "; backslashes and the chosen quote escaped; \t \n \r; other characters that
+// str.isprintable() rejects (Unicode categories Cc Cf Cs Co Cn Zl Zp Zs, except the space) as
+// \xhh / \uhhhh / \Uhhhhhhhh (categories from ICU); everything else as is. A byte that is
+// not valid UTF-8 is written as Python's surrogateescape would show it (\udcXX).
+std::string PythonStrRepr(const std::string& s);
+// Python's str(list_of_str): "[" + ", ".join(repr(x)) + "]" ("[]" when empty).
+std::string PythonListRepr(const std::vector<std::string>& items);
+
+// WebShop's parse_action: re.match(r'(.+)\[(.+)\]', action) -- greedy, anchored at the start,
+// '.' not matching a newline. matched == false: (action, None).
+struct WebShopAction {
+  bool matched = false;
+  std::string name, arg;  // arg as written (not lower-cased)
+};
+WebShopAction ParseWebShopAction(const std::string& action);
+
+// MEM1's turn hint (generation_webagent.py) for `turns_left` turns after this one:
+// "[HINT]You have N turns left.[/HINT]" (N > 1), the one-turn-left wording (N == 1), "" (N <= 0).
+std::string Mem1TurnHint(int turns_left);
+
+// MEM1's action_is_valid metric (env.py): search[...] while 'search[<content>]' is available,
+// or click[x] (x stripped, case kept) with 'click[x]' in `available` (taken before the step).
+bool Mem1ActionIsValid(const std::string& action, const std::vector<std::string>& available);
 
 // The outcome of one action.
 struct ActionOutcome {
   bool valid = false;
   bool searched = false; // a valid search[...]
-  std::string error;     // why the action was refused (valid == false)
+  std::string error;     // why the action was refused (valid == false; "" under the reference presets)
   bool done = false;
   double reward = 0;
   RewardBreakdown breakdown;  // set when bought
@@ -83,6 +124,11 @@ class WebShopSession {
   std::vector<std::string> Clickables() const;
   // "Available actions: search[<keywords>]" / "Available actions: click[a], click[b], ...".
   std::string ActionList() const;
+  // MEM1's get_available_actions (env.py): 'search[<content>]' where the page has a search bar,
+  // then 'click[c]' per clickable c != "search".
+  std::vector<std::string> Mem1AvailableActions() const;
+  // Under a reference preset (options.preset.reference()): WebShop's pages and actions exactly.
+  bool reference() const { return options_.preset.reference(); }
   // Applies "search[...]" / "click[...]".
   ActionOutcome Act(const std::string& action);
   const PageState& state() const { return state_; }
@@ -91,6 +137,9 @@ class WebShopSession {
 
  private:
   std::vector<std::string> Buttons() const;
+  std::string ReferencePageText() const;
+  ActionOutcome ActReference(const std::string& action);
+  void Buy(ActionOutcome* o);
   const Catalog* catalog_;
   Retriever* search_;
   Goal goal_;
@@ -108,6 +157,11 @@ class WebShopEnv : public Environment {
   std::vector<ActionSpec> Actions() const override { return {{"webshop", false}}; }
   StepResult Step(const std::string& action, const std::string& content, int turns_left) override;
   StepResult Truncate() override;
+  // Reference presets: -1 (generation_webagent.py), <state></state>.
+  double MalformedReward() const override { return preset_.reference() ? -1.0 : 0.0; }
+  TagPair ObservationTags(const TagPreset& preset) const override {
+    return preset.reference() ? TagPair{"<state>", "</state>"} : preset.observation;
+  }
   std::unique_ptr<Environment> Clone() const override {
     return std::make_unique<WebShopEnv>(catalog_, search_, goal_, task_id_, options_, preset_);
   }
@@ -116,6 +170,8 @@ class WebShopEnv : public Environment {
 
  private:
   std::string Observation() const;
+  // Reference presets: hint + "\n\n" + page + "\n\nCurrent available actions: " + str(list).
+  std::string ReferenceObservation(int turns_left) const;
   StepResult Finish(double reward, bool bought, const RewardBreakdown* b);
   const Catalog* catalog_;
   Retriever* search_;

@@ -7,11 +7,7 @@ WebShopExpertPolicy::WebShopExpertPolicy(const TagPreset& preset) : preset_(pres
 std::optional<ScriptedTurn> WebShopExpertPolicy::Respond(const Environment& env, int, const std::string&) {
   const auto* w = dynamic_cast<const WebShopEnv*>(&env);
   if (w == nullptr) return std::nullopt;
-  const TagPair act = preset_.ActionTags("webshop");
-  const std::string action = ExpertAction(w->session());
-  return ScriptedTurn{preset_.state.open + ExpertState(w->session(), action) + preset_.state.close + act.open + action +
-                          act.close,
-                      true};
+  return ScriptedTurn{ExpertTurn(w->session(), preset_), true};
 }
 
 }  // namespace mem1::webshop

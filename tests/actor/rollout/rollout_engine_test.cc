@@ -298,6 +298,55 @@ TEST_F(RolloutEngineTest, MalformedOutputIsFedBackOrEndsTheEpisodeByConfig) {
   }
 }
 
+// mem1-code: the chat template wraps the prompt (its tokens are prompt tokens: the prompt
+// segment, which every turn attends to), the next context is the turn plus the reference's
+// information block, and a turn without a complete action pair ends the episode with reward 0
+// and no feedback turn.
+TEST_F(RolloutEngineTest, Mem1CodeWrapsThePromptAndEndsOnAMalformedTurn) {
+  class ThinkSearchThenSample : public ScriptedPolicy {
+   public:
+    std::optional<ScriptedTurn> Respond(const Environment&, int turn, const std::string&) override {
+      if (turn == 0) return ScriptedTurn{"<think>n</think><search>word</search>", true};
+      if (turn == 1) return ScriptedTurn{"<think>nothing to do</think>", true};
+      return std::nullopt;
+    }
+  } teacher;
+  RolloutOptions o;
+  o.batch_size = 1;
+  o.max_turns = 4;
+  o.max_new_tokens_per_turn = 16;
+  o.sampling.greedy = true;
+  o.tag_preset = GetTagPreset("mem1-code").value();
+  o.chat_template.kind = ChatTemplate::Kind::kChatMl;
+  o.chat_template.system = "S";
+  ScriptedEnvOptions env;
+  env.observation_words = 3;
+  auto trajs = Run(Model(8), o, 1, env, &teacher);
+  ASSERT_EQ(trajs.size(), 1u);
+  const auto& t = trajs[0];
+  ScriptedEnv probe(0, env, o.tag_preset);
+  const std::string prompt = probe.Prompt();
+  auto decode = [&](const proto::Segment& s) {
+    return tok_->Decode(std::vector<int32_t>(s.token_ids().begin(), s.token_ids().end()));
+  };
+  ASSERT_GE(t.segments_size(), 1);
+  EXPECT_EQ(t.segments(0).role(), proto::ROLE_PROMPT);
+  EXPECT_EQ(decode(t.segments(0)), "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\n" + prompt +
+                                       "<|im_end|>\n<|im_start|>assistant\n");
+  std::string context;
+  for (const auto& s : t.segments()) {
+    if (s.role() == proto::ROLE_CONTEXT) { context = decode(s); break; }
+  }
+  EXPECT_EQ(context, "<think>n</think><search>word</search>\n\n<information>word word word</information>\n\n");
+  EXPECT_EQ(t.metrics().turns(), 2);
+  ASSERT_EQ(t.format_errors_size(), 1);
+  EXPECT_EQ(t.format_errors(0), "no_action");
+  EXPECT_TRUE(t.truncated());
+  EXPECT_EQ(t.reward(), 0.0);
+  // The template's tokens count in the peak (the prompt is in every turn's context).
+  EXPECT_GE(t.metrics().peak_tokens(), static_cast<int64_t>(t.segments(0).token_ids_size()));
+}
+
 // Reusing the prompt's KV entries (instead of recomputing them) must not change a single
 // generated token, and the recorded behaviour log-probs agree to fp32 summation order.
 TEST_F(RolloutEngineTest, PromptKvReuseDoesNotChangeResults) {

@@ -60,7 +60,7 @@ TEST(ConfigTest, BadTypedSettingsAreOneLineConfigErrors) {
   };
   const Case cases[] = {
       {"actor:\n  preset: papr\n",
-       "a.yaml: actor.preset: unknown tag preset \"papr\" (expected paper or mem1-code)"},
+       "a.yaml: actor.preset: unknown tag preset \"papr\" (expected paper, mem1-code or mem1-code-eval)"},
       {"learner:\n  ppo:\n    algorithm: dpo\n",
        "a.yaml: learner.ppo.algorithm: expected one of {ppo, grpo, sft}, got \"dpo\""},
       {"actor:\n  context_policy: window:0\n",
@@ -82,7 +82,7 @@ TEST(ConfigTest, BadTypedSettingsAreOneLineConfigErrors) {
   }
   auto set = ParseConfig("", "a.yaml", {"actor.preset=mem2"});
   ASSERT_FALSE(set.ok());
-  EXPECT_EQ(set.status().message(), "--set: actor.preset: unknown tag preset \"mem2\" (expected paper or mem1-code)");
+  EXPECT_EQ(set.status().message(), "--set: actor.preset: unknown tag preset \"mem2\" (expected paper, mem1-code or mem1-code-eval)");
 }
 
 TEST(ConfigTest, TypedFieldsRoundTripThroughTheYamlDump) {

@@ -46,7 +46,7 @@ TEST(TagGrammarTest, DefaultPresetIsPaper) {
   EXPECT_EQ(d.observation.close, "</info>");
   auto bad = GetTagPreset("papr");
   ASSERT_FALSE(bad.ok());
-  EXPECT_EQ(bad.status().message(), "unknown tag preset \"papr\" (expected paper or mem1-code)");
+  EXPECT_EQ(bad.status().message(), "unknown tag preset \"papr\" (expected paper, mem1-code or mem1-code-eval)");
 }
 
 struct Case {

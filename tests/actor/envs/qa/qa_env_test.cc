@@ -186,6 +186,42 @@ TEST_F(QaWorldTest, Bm25Top3ContainsTheAnswerPassageForSingleHopQuestions) {
   EXPECT_GE(static_cast<double>(hit) / total, 0.95) << hit << "/" << total;
 }
 
+// An interrupted build leaves an index that is refused with the command that resumes it;
+// --resume skips what was committed and ends with the same index as a fresh build.
+TEST_F(QaWorldTest, InterruptedIndexBuildIsRefusedAndResumes) {
+  const fs::path d = *dir_ / "resume";
+  fs::create_directories(d);
+  {
+    std::ifstream in(*dir_ / "corpus.jsonl");
+    std::ofstream half(d / "half.jsonl");
+    std::string line;
+    for (int i = 0; i < 200 && std::getline(in, line); ++i) half << line << "\n";
+  }
+  IndexBuildOptions io;
+  io.progress = false;
+  IndexBuildReport first;
+  ASSERT_TRUE(BuildIndex((d / "half.jsonl").string(), (d / "index").string(), io, &first).ok());
+  ASSERT_EQ(first.passages, 200);
+  std::ofstream(d / "index" / ".mem1_building");  // as a build killed after committing 200 passages leaves it
+  auto refused = OpenXapianRetriever((d / "index").string());
+  EXPECT_EQ(refused.status().code(), StatusCode::kDataLoss);
+  EXPECT_NE(refused.status().message().find("--resume"), std::string::npos) << refused.status().message();
+  io.resume = true;
+  IndexBuildReport resumed;
+  ASSERT_TRUE(BuildIndex((*dir_ / "corpus.jsonl").string(), (d / "index").string(), io, &resumed).ok());
+  EXPECT_EQ(resumed.resumed_from, 200);
+  EXPECT_EQ(resumed.passages, static_cast<int64_t>(world_->corpus.size()));
+  auto r = OpenXapianRetriever((d / "index").string());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  auto fresh = Open();
+  for (size_t i = 0; i < 20 && i < world_->test.size(); ++i) {
+    const auto a = (*r)->Search(world_->test[i].question, 3), b = fresh->Search(world_->test[i].question, 3);
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t k = 0; k < a.size(); ++k) EXPECT_EQ(a[k].id, b[k].id) << world_->test[i].question;
+  }
+  fs::remove_all(d);
+}
+
 TEST_F(QaWorldTest, ComposerIsDeterministicPerSeed) {
   auto r = Open();
   QaTaskSource a(world_->train, 3, 42, -1, r.get(), {}), b(world_->train, 3, 42, -1, r.get(), {}),

@@ -16,7 +16,13 @@ using testing::kFixtures;
 using testing::SystemLexicon;
 using testing::TempDir;
 
-// --- text matching (values from thefuzz's formulas, worked by hand) -----------------------
+// --- text matching -------------------------------------------------------------------------
+// Every expected score below was computed with CPython 3.11.7's difflib
+// (SequenceMatcher(None, a, b).ratio(), autojunk on, as thefuzz 0.19 uses it without
+// python-Levenshtein), int(round(100 * ratio)), and for token_set_ratio the fuzzywuzzy / thefuzz
+// 0.19 algorithm (full_process with force_ascii, token sets, sorted intersection, the three
+// pairwise ratios, max) applied in Python. "Indel" is the 2*LCS/(len1+len2) score that
+// python-Levenshtein / rapidfuzz would give (and this port gave before).
 
 TEST(WebShopTextMatchTest, TokenSetRatioTable) {
   struct Case {
@@ -29,7 +35,7 @@ TEST(WebShopTextMatchTest, TokenSetRatioTable) {
       {"navy blue", "blue navy", 100},     // token sets ignore order
       {"16 fl oz", "16 fl oz (pack of 2)", 100},  // a subset scores 100
       {"natural looking", "natural-looking", 100},
-      {"medium", "x-large", 15},           // 2*LCS("medium","x large")/13 = 2/13
+      {"medium", "x-large", 15},           // "medium" vs "x large": 1 matched, 2/13
       {"x-large", "xx-large", 93},         // "large x" vs "large xx": 14/15 -> above the threshold
       {"grey", "gray", 75},                // 6/8 -> below
       {"colombian", "columbian", 89},      // 16/18
@@ -41,13 +47,132 @@ TEST(WebShopTextMatchTest, TokenSetRatioTable) {
       {"Caf\xC3\xA9 au lait", "cafe au lait", 96},  // code points 128..255 are dropped (asciionly)
       {"", "", 0},
       {"!!", "a", 0},                      // empty after processing
+      {"same words", "same words", 100},
+      {"\xCE\x95\xCE\xBB\xCE\xBB\xCE\xB7\xCE\xBD\xCE\xB9\xCE\xBA\xCE\xAC",  // Ελληνικά: kept (> 255),
+       "\xCE\xB5\xCE\xBB\xCE\xBB\xCE\xB7\xCE\xBD\xCE\xB9\xCE\xBA\xCE\xB1", 88},  // lower-cased
+      {"\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E \xE3\x83\x86\xE3\x82\xAD\xE3\x82\xB9\xE3\x83\x88",  // 日本語 テキスト
+       "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x83\x86\xE3\x82\xAD\xE3\x82\xB9\xE3\x83\x88", 53},
+      {"cr\xC3\xA8me br\xC3\xBBl\xC3\xA9" "e", "creme brulee", 86},  // "crme brle" vs "creme brulee"
+      // difflib's greedy longest-block matching scores below Indel (Indel in the comment):
+      {"vanilla", "vanlala", 71},          // Indel 86: a match under Indel, not under difflib
+      {"pack vanilla", "pack vanlala", 83},          // Indel 92
+      {"xx-large cotton cotton", "xx-large tton ctton", 82},  // Indel 88
   };
   for (const auto& c : cases) {
     EXPECT_EQ(FuzzTokenSetRatio(c.a, c.b), c.expected) << c.a << " | " << c.b;
     EXPECT_EQ(FuzzTokenSetRatio(c.b, c.a), c.expected) << "symmetric: " << c.a << " | " << c.b;
   }
-  EXPECT_EQ(FuzzRatio("kitten", "sitting"), 62);  // LCS 4 ("ittn"): 8/13 = 61.5 -> 62
   EXPECT_EQ(FuzzFullProcess("  Hello, World_1! "), "hello  world_1");
+}
+
+// difflib's ratio is not symmetric, and neither is token_set_ratio (its third ratio compares the
+// two combined strings in argument order).
+TEST(WebShopTextMatchTest, TokenSetRatioIsDifflibAndOrderDependent) {
+  struct Case {
+    const char* a;
+    const char* b;
+    int ab, ba;  // token_set_ratio(a, b), token_set_ratio(b, a); Indel gives the larger of them
+  };
+  const Case cases[] = {
+      {"rose sleeve", "rose slevze", 82, 91},
+      {"pack white cotton", "pack w hie cottoni", 74, 86},   // crosses the threshold
+      {"black silver vanilla", "b ak silver vanilla", 85, 87},  // 85 is not a match, 87 is
+      {"rose", "polyester", 15, 31},                          // Indel 46
+      {"silver lavender", "gold sleeve", 23, 54},
+      {"chocolate", "coclate", 88, 75},
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(FuzzTokenSetRatio(c.a, c.b), c.ab) << c.a << " | " << c.b;
+    EXPECT_EQ(FuzzTokenSetRatio(c.b, c.a), c.ba) << c.b << " | " << c.a;
+  }
+}
+
+TEST(WebShopTextMatchTest, TokenSetRatioOnLongStringsUsesAutojunk) {
+  // Processed strings of >= 200 code points: the space (and other frequent letters) are
+  // "popular" in the second argument.
+  std::string a, b;
+  for (char c = 'a'; c <= 'z'; ++c) {
+    a += std::string(" size") + c;
+    b += std::string(" size") + c + c;
+  }
+  a = "organic cotton t-shirt" + a;  // 178 code points
+  b = "organic cotton tshirt" + b;   // 203 code points
+  EXPECT_EQ(FuzzTokenSetRatio(a, b), 48);  // without autojunk (and Indel): 90
+  EXPECT_EQ(FuzzTokenSetRatio(b, a), 90);
+  std::string c, d;
+  for (int i = 0; i < 60; ++i) {
+    c += (i ? " k" : "k") + std::to_string(i) + "x";
+    d += (i ? " k" : "k") + std::to_string(i) + "y";
+  }
+  EXPECT_EQ(FuzzTokenSetRatio(c, d), 1);  // without autojunk (and Indel): 79
+  std::string e, f;
+  for (int i = 0; i < 40; ++i) e += (i ? " item" : "item") + std::to_string(i);
+  for (int i = 5; i < 45; ++i) f += (i > 5 ? " item" : "item") + std::to_string(i);
+  EXPECT_EQ(FuzzTokenSetRatio(e, f), 94);  // without autojunk (and Indel): 99
+  EXPECT_EQ(FuzzTokenSetRatio(f, e), 94);
+}
+
+TEST(WebShopTextMatchTest, RatioIsDifflibSequenceMatcher) {
+  struct Case {
+    std::string a, b;
+    int expected;
+  };
+  const std::string cjk200 = [] {  // 196 distinct CJK code points U+4E00.., each once
+    std::string s;
+    for (char32_t c = 0x4E00; c < 0x4E00 + 196; ++c) {
+      s += static_cast<char>(0xE0 | (c >> 12));
+      s += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+      s += static_cast<char>(0x80 | (c & 0x3F));
+    }
+    return s;
+  }();
+  const std::string u4e00 = "\xE4\xB8\x80";
+  std::string lorem_a, lorem_b;
+  for (int i = 0; i < 8; ++i) lorem_a += "lorem ipsum dolor sit amet ";
+  for (int i = 0; i < 6; ++i) lorem_b += "lorem ipsum dolor sit amet, consectetur ";
+  std::string abab, baba;
+  for (int i = 0; i < 120; ++i) abab += "ab", baba += "ba";
+  const Case cases[] = {
+      {"kitten", "sitting", 62},         // 8/13 = 61.5 -> 62 (Indel agrees)
+      {"sitting", "kitten", 62},
+      // Short pairs where Indel (in the comment) differs, some across the 85 threshold:
+      {"coclate", "chocolate", 75},      // Indel 88
+      {"chocolate", "coclate", 88},      // ... and order matters
+      {"vanilla", "vanlala", 71},        // Indel 86
+      {"x-laregae", "x-large", 75},      // Indel 88
+      {"rose", "polyester", 15},         // Indel 46
+      {"polyester", "rose", 31},         // Indel 46
+      {"   ", " e  ", 57},               // Indel 86: the first longest block "  " blocks the rest
+      {" e  ", "   ", 57},
+      {"abcd", "bcda", 75},
+      {"sleeve gray ounce", "gray ounce sleeve", 59},
+      {"navy blue", "blue navy", 44},
+      // thefuzz's decorators: equal -> 100 (even both empty), else an empty side -> 0.
+      {"", "", 100},
+      {"", "a", 0},
+      {"a", "", 0},
+      {"same", "same", 100},
+      // Code points, not bytes:
+      {"cr\xC3\xA8me br\xC3\xBBl\xC3\xA9" "e", "creme brulee", 75},
+      {"Cr\xC3\xA8me", "cr\xC3\xA8me", 80},
+      {"\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xAE\xE3\x83\x86\xE3\x82\xAD\xE3\x82\xB9\xE3\x83\x88",
+       "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x83\x86\xE3\x82\xAD\xE3\x82\xB9\xE3\x83\x88", 93},  // 14/15
+      {"\xF0\x9F\x98\x80 smile \xF0\x9F\x98\x80", "smile \xF0\x9F\x98\x80", 88},  // 4-byte UTF-8: 14/16
+      // Autojunk: len(b) >= 200 makes elements seen more than 1 + len(b)/100 times in b popular.
+      {lorem_a, lorem_b, 11},            // 216 vs 240; without autojunk 73, Indel 76
+      {abab, baba, 0},                   // everything popular, no block can start; Indel 100
+      {"abc" + std::string(250, ' '), std::string(250, ' ') + "abc", 1},  // Indel 99
+      {"xxxxxabc", "abc" + std::string(197, 'x'), 3},  // len(b) 200: 'x' popular; Indel 5
+      {"xxxxxabc", "abc" + std::string(196, 'x'), 5},  // len(b) 199: no autojunk
+      {std::string(250, ' '), std::string(240, ' '), 98},  // no block can start at all, but the
+                                                           // empty match at (0, 0) still grows
+      // len(b) == 200, so popular means more than 3 occurrences:
+      {"zzzz", u4e00 + "zzzz" + cjk200.substr(3), 0},   // 'z' x4 popular: no match (else 4)
+      {"zzz", u4e00 + "zzz" + cjk200.substr(3, 196 * 3 - 3) + "\xE4\xBB\x84", 3},  // 'z' x3: kept
+      {"zzzz" + u4e00, "zzzz" + cjk200, 5},  // a block found on U+4E00 grows over popular 'z's
+      {"zz", "zzzz" + cjk200, 2},            // the empty match at (0, 0) grows over them too
+  };
+  for (const auto& c : cases) EXPECT_EQ(FuzzRatio(c.a, c.b), c.expected) << c.a << " | " << c.b;
 }
 
 TEST(WebShopTextMatchTest, NormalizeColorTakesTheFirstColorOfTheSetInItsOrder) {

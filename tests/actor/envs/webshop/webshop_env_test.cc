@@ -258,6 +258,26 @@ TEST_F(WebShopPagesTest, ArbitraryModelOutputNeverBreaksTheSession) {
   }
   EXPECT_GT(invalid, 500);
   EXPECT_GT(valid, 500);
+  // The same under mem1-code (WebShop's parser and silent no-ops).
+  const TagPreset code = GetTagPreset("mem1-code").value();
+  WebShopEnv ref(catalog_, search_.get(), goal_, "g", o, code);
+  int bought = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string a;
+    const int n = std::uniform_int_distribution<int>(0, 6)(rng);
+    for (int k = 0; k < n; ++k) a += atoms[std::uniform_int_distribution<size_t>(0, atoms.size() - 1)(rng)];
+    if (i % 3 == 0) a = RandomAction(ref.session(), rng);
+    StepResult r = ref.Step("webshop", a, 3);
+    ASSERT_EQ(r.observation.rfind(Mem1TurnHint(3) + "\n\n", 0), 0u) << r.observation;
+    EXPECT_EQ(r.observation.back(), ']');
+    if (r.done) {
+      ++bought;
+      EXPECT_GE(r.reward, 0.0);
+      EXPECT_LE(r.reward, 1.0);
+      ref = WebShopEnv(catalog_, search_.get(), goal_, "g", o, code);
+    }
+  }
+  EXPECT_GT(bought, 0);
 }
 
 TEST_F(WebShopPagesTest, EpisodeEndsUnboughtAtMaxSteps) {
@@ -291,5 +311,336 @@ TEST_F(WebShopPagesTest, PromptCarriesInstructionFirstPageAndTags) {
   EXPECT_EQ(t.action_content.rfind("search[", 0), 0u);
 }
 
+
+// --- the mem1-code presets: MEM1's WebShop protocol ------------------------------------------
+
+using namespace std::string_literals;
+
+// Expected values: CPython 3.11.7's repr() / str(list) of the same strings.
+TEST(WebShopMem1CodeTest, PythonReprMatchesCPython) {
+  struct Case {
+    std::string in, repr;
+  };
+  const Case cases[] = {
+      {"click[men's 10]", "\"click[men's 10]\""},
+      {"click[a\"b]", "'click[a\"b]'"},
+      {"click[x'y\"z]", "'click[x\\'y\"z]'"},
+      {"click[caf\xC3\xA9]", "'click[caf\xC3\xA9]'"},
+      {"click[a\xC2\xA0" "b]", "'click[a\\xa0b]'"},
+      {"click[\xE2\x80\x8E" "b]", "'click[\\u200eb]'"},
+      {"click[a\\b]", "'click[a\\\\b]'"},
+      {"", "''"},
+      {"'", "\"'\""},
+      {"\"", "'\"'"},
+      {"'\"", "'\\'\"'"},
+      {"tab\there", "'tab\\there'"},
+      {"nl\nx\r", "'nl\\nx\\r'"},
+      {"\x00\x07\x1F\x7F"s, "'\\x00\\x07\\x1f\\x7f'"},
+      {"\xC2\x80\xC2\x9F", "'\\x80\\x9f'"},
+      {"soft\xC2\xAD" "hyphen", "'soft\\xadhyphen'"},
+      {"zw\xE2\x80\x8B" "sp", "'zw\\u200bsp'"},
+      {"\xE2\x80\xA8\xE2\x80\xA9", "'\\u2028\\u2029'"},
+      {"\xE3\x80\x80" "ideo", "'\\u3000ideo'"},
+      {"\xEE\x80\x80" "pua", "'\\ue000pua'"},
+      {"emoji \xF0\x9F\x98\x80", "'emoji \xF0\x9F\x98\x80'"},
+      {"plane15 \xF3\xB0\x80\x80", "'plane15 \\U000f0000'"},
+      {"A\xCD\xB8" "B", "'A\\u0378B'"},  // unassigned (Cn)
+      {"24\xE2\x80\x9D long", "'24\xE2\x80\x9D long'"},
+      {"\xE2\x80\xBA sep", "'\xE2\x80\xBA sep'"},
+      {"bom\xEF\xBB\xBF", "'bom\\ufeff'"},
+      {"x\xE2\x80\x89y", "'x\\u2009y'"},
+      {"it's \\ 'quoted'", "\"it's \\\\ 'quoted'\""},
+      {"\xC3\xB1" "and\xC3\xBA", "'\xC3\xB1" "and\xC3\xBA'"},
+      {"\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E", "'\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E'"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(PythonStrRepr(c.in), c.repr) << c.in;
+  // The spec's example list, str() of it in CPython.
+  EXPECT_EQ(PythonListRepr({"click[men's 10]", "click[a\"b]", "click[x'y\"z]", "click[caf\xC3\xA9]", "click[a\xC2\xA0" "b]",
+                            "click[\xE2\x80\x8E" "b]", "click[a\\b]"}),
+            "[\"click[men's 10]\", 'click[a\"b]', 'click[x\\'y\"z]', 'click[caf\xC3\xA9]', 'click[a\\xa0b]', "
+            "'click[\\u200eb]', 'click[a\\\\b]']");
+  EXPECT_EQ(PythonListRepr({}), "[]");
+  EXPECT_EQ(PythonListRepr({"search[<content>]"}), "['search[<content>]']");
+}
+
+// Expected values: Python's re.match(r'(.+)\[(.+)\]', s).groups() (None = no match).
+TEST(WebShopMem1CodeTest, ParseActionIsWebShopsRegex) {
+  struct Case {
+    std::string in;
+    bool matched;
+    std::string name, arg;
+  };
+  const Case cases[] = {
+      {"click[foo] bar", true, "click", "foo"},
+      {"search[a [b] c]", true, "search[a ", "b] c"},
+      {"search[]", false, "", ""},
+      {"click[]", false, "", ""},
+      {"click[a[]", true, "click", "a["},
+      {"[x]", false, "", ""},
+      {"a[b]", true, "a", "b"},
+      {"click[buy\nnow]", false, "", ""},
+      {"click[a]\nclick[b]", true, "click", "a"},
+      {"x\nclick[a]", false, "", ""},
+      {"Click[Buy Now]", true, "Click", "Buy Now"},
+      {"search[ hair ]", true, "search", " hair "},
+      {"click[[x]]", true, "click[", "x]"},
+      {"ab]c[d]e", true, "ab]c", "d"},
+      {"", false, "", ""},
+  };
+  for (const auto& c : cases) {
+    const WebShopAction a = ParseWebShopAction(c.in);
+    EXPECT_EQ(a.matched, c.matched) << c.in;
+    EXPECT_EQ(a.name, c.name) << c.in;
+    EXPECT_EQ(a.arg, c.arg) << c.in;
+  }
+}
+
+TEST(WebShopMem1CodeTest, HintsAndActionValidityMetric) {
+  EXPECT_EQ(Mem1TurnHint(9), "[HINT]You have 9 turns left.[/HINT]");
+  EXPECT_EQ(Mem1TurnHint(2), "[HINT]You have 2 turns left.[/HINT]");
+  EXPECT_EQ(Mem1TurnHint(1), "[HINT]You have 1 turn left. You must answer the question in the next turn.[/HINT]");
+  EXPECT_EQ(Mem1TurnHint(0), "");
+  EXPECT_EQ(Mem1TurnHint(-1), "");
+  const std::vector<std::string> search = {"search[<content>]"}, item = {"click[back to search]", "click[buy now]"};
+  EXPECT_TRUE(Mem1ActionIsValid("search[anything]", search));
+  EXPECT_TRUE(Mem1ActionIsValid("search[]", search));  // valid for the metric, a no-op in WebShop
+  EXPECT_FALSE(Mem1ActionIsValid("search[x]", item));
+  EXPECT_TRUE(Mem1ActionIsValid("click[ buy now ]", item));  // the metric strips, WebShop does not
+  EXPECT_FALSE(Mem1ActionIsValid("click[Buy Now]", item));   // case-sensitive (executes in WebShop)
+  EXPECT_FALSE(Mem1ActionIsValid("click[buy\nnow]", item));
+  EXPECT_FALSE(Mem1ActionIsValid("buy now", item));
+}
+
+// A golden file of tests/golden/mem1_code/ (no trailing newline added: compared byte for byte).
+std::string Mem1Golden(const std::string& name) {
+  const std::string path = MEM1_SOURCE_DIR "/tests/golden/mem1_code/" + name;
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in.good()) << path;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// tests/golden/mem1_code/webshop_prompt.txt and webshop_state_*.txt were rendered by the
+// reference code, not by ours: MEM1's make_prefix / generation_webagent.py state f-string over
+// WebShop's real templates (jinja2 + bs4, /tmp/ref/sim/gen_mem1.py of the protocol spec), for
+// this fixture goal and the search "hair extensions clip in". The step in each name only picks
+// the hint (max_turns 10).
+TEST_F(WebShopPagesTest, Mem1CodePromptIsMem1sVerbatim) {
+  for (const char* name : {"mem1-code", "mem1-code-eval"}) {
+    const TagPreset preset = GetTagPreset(name).value();
+    WebShopEnvOptions o;
+    o.preset = preset;
+    WebShopEnv env(catalog_, search_.get(), goal_, "g", o, preset);
+    EXPECT_EQ(env.Prompt(), Mem1Golden("webshop_prompt.txt")) << name;
+    EXPECT_EQ(env.ObservationTags(preset).open, "<state>");
+    EXPECT_EQ(env.ObservationTags(preset).close, "</state>");
+    EXPECT_DOUBLE_EQ(env.MalformedReward(), -1.0);
+  }
+  // The paper preset is unchanged.
+  WebShopEnv paper(catalog_, search_.get(), goal_, "g", WebShopEnvOptions(), GetTagPreset("paper").value());
+  EXPECT_NE(paper.Prompt().find("<IS> ... </IS>"), std::string::npos);
+  EXPECT_EQ(paper.ObservationTags(GetTagPreset("paper").value()).open, "<info>");
+  EXPECT_DOUBLE_EQ(paper.MalformedReward(), 0.0);
+}
+
+TEST_F(WebShopPagesTest, Mem1CodeStatesMatchTheReferenceRendering) {
+  const TagPreset preset = GetTagPreset("mem1-code").value();
+  WebShopEnvOptions o;
+  o.lexicon = SystemLexicon();
+  WebShopEnv env(catalog_, search_.get(), goal_, "g", o, preset);
+  TagPreset wrap = preset;  // as the rollout engine wraps this env's observations
+  wrap.observation = env.ObservationTags(preset);
+  auto state = [&](const std::string& action, int turns_left) {
+    StepResult r = env.Step("webshop", action, turns_left);
+    EXPECT_FALSE(r.done) << action;
+    return WrapObservation(wrap, r.observation);
+  };
+  EXPECT_EQ(PythonListRepr(env.session().Mem1AvailableActions()), "['search[<content>]']");
+  // max_turns 10: iteration k leaves 10 - k - 1 turns.
+  EXPECT_EQ(state("search[hair extensions clip in]", 9), Mem1Golden("webshop_state_results_page1_step0.txt"));
+  EXPECT_EQ(env.session().state().results.size(), 14u);
+  EXPECT_EQ(state("click[next >]", 1), Mem1Golden("webshop_state_results_page2_step8.txt"));
+  EXPECT_EQ(state("click[b09qqldj93]", 8), Mem1Golden("webshop_state_item_step1.txt"));
+  EXPECT_EQ(state("click[natural black]", 7), Mem1Golden("webshop_state_item_opts_step2.txt"));
+  EXPECT_EQ(state("click[description]", 0), Mem1Golden("webshop_state_description_step9.txt"));
+  state("click[< prev]", 5);
+  ASSERT_EQ(env.session().state().kind, PageKind::kItem);
+  EXPECT_EQ(env.session().state().options.size(), 1u);
+  // The done page: the episode ends with WebShop's reward, unscaled. (Only the score differs
+  // from the golden, whose value was illustrative.)
+  StepResult r = env.Step("webshop", "click[buy now]", 6);
+  ASSERT_TRUE(r.done);
+  EXPECT_GT(r.reward, 0.0);
+  EXPECT_LT(r.reward, 1.0);  // one of the goal's two options chosen
+  EXPECT_DOUBLE_EQ(r.reward, r.metrics.at("webshop_reward"));
+  EXPECT_EQ(WrapObservation(wrap, r.observation),
+            ReplaceOnce(Mem1Golden("webshop_state_done_step3.txt"), "[SEP] 0.6666666666666666 [SEP]",
+                        "[SEP] " + PyFloat(r.reward) + " [SEP]"));
+  EXPECT_DOUBLE_EQ(r.metrics.at("invalid_actions"), 0.0);
+  // Pages past the last one still offer "Next >" (the reference template always has it).
+  WebShopEnv far(catalog_, search_.get(), goal_, "g", o, preset);
+  far.Step("webshop", "search[hair extensions clip in]", 9);
+  far.Step("webshop", "click[next >]", 8);
+  const std::string page3 = far.Step("webshop", "click[next >]", 7).observation;
+  EXPECT_NE(page3.find("[SEP] Page 3 (Total results: 14) [SEP] < Prev [SEP] Next >\n\nCurrent available actions: "
+                       "['click[back to search]', 'click[< prev]', 'click[next >]']"),
+            std::string::npos)
+      << page3;
+}
+
+TEST_F(WebShopPagesTest, Mem1CodeBadActionsAreSilentNoOps) {
+  const TagPreset preset = GetTagPreset("mem1-code").value();
+  WebShopEnvOptions o;
+  o.max_steps = 2;  // not used under the reference presets: actor.max_turns ends the episode
+  WebShopEnv env(catalog_, search_.get(), goal_, "g", o, preset);
+  const std::string search_page = ReferencePage("search");
+  for (const char* a : {"click[search]", "click[buy now]", "buy the thing", "search[]", "purchase[b09qqldj93]", ""}) {
+    StepResult r = env.Step("webshop", a, 5);
+    EXPECT_FALSE(r.done) << a;
+    EXPECT_EQ(r.reward, 0.0);
+    EXPECT_EQ(r.observation, Mem1TurnHint(5) + "\n\n" + search_page + "\n\nCurrent available actions: ['search[<content>]']")
+        << a;
+  }
+  env.Step("webshop", "search[wavy synthetic hair extensions]", 5);
+  env.Step("webshop", "Click[b09qqldj93]", 5);  // verb is case-sensitive: no-op
+  ASSERT_EQ(env.session().state().kind, PageKind::kResults);
+  env.Step("webshop", "click[B09QQLDJ93]", 5);  // the argument is lower-cased: opens the item
+  ASSERT_EQ(env.session().state().kind, PageKind::kItem);
+  const std::string item = env.session().PageText();
+  EXPECT_EQ(item, ReferencePage("item"));  // show_attrs=False: no Attributes
+  for (const char* a : {"click[b08xyz1234]", "click[attributes]", "click[ buy now ]", "click[next >]", "click[buy\nnow]",
+                        "click[natural black] and more text]"}) {
+    StepResult r = env.Step("webshop", a, 3);
+    EXPECT_FALSE(r.done) << a;
+    EXPECT_EQ(r.observation.find("Invalid"), std::string::npos) << r.observation;
+    EXPECT_EQ(env.session().PageText(), item) << a;
+    EXPECT_EQ(env.session().state().kind, PageKind::kItem) << a;
+    EXPECT_TRUE(env.session().state().options.empty()) << a;
+  }
+  EXPECT_EQ(env.steps(), 15);  // no end at max_steps
+  // Text after the last ']' is ignored; search works from any page.
+  env.Step("webshop", "click[natural black] please", 3);
+  EXPECT_EQ(env.session().state().options.at("color"), "natural black");
+  env.Step("webshop", "search[shampoo]", 3);
+  EXPECT_EQ(env.session().state().kind, PageKind::kResults);
+  EXPECT_EQ(env.session().state().results.front(), "B08XYZ1234");
+  EXPECT_TRUE(env.session().state().options.empty());
+  StepResult t = env.Truncate();
+  EXPECT_EQ(t.reward, 0.0);
+  EXPECT_GT(t.metrics.at("invalid_actions"), 10.0);  // MEM1's action_is_valid metric
+}
+
+// Expected pages: the same product data rendered with WebShop's templates (jinja2 + bs4 4.11),
+// i.e. what WebAgentTextEnv shows: whitespace-only text nodes without a newline leave empty
+// segments, with a newline they vanish; other nodes are str.strip()ped (U+00A0 too).
+TEST_F(WebShopPagesTest, Mem1CodePagesKeepBs4TextNodes) {
+  Catalog c = *catalog_;
+  Product& p = c.products[c.by_asin.at("B09QQLDJ93")];
+  p.bullet_points = {"", "a", " ", "\n", "x\ny", "\xC2\xA0", " b "};
+  p.description = " ";
+  p.title = "Title with nbsp\xC2\xA0";
+  p.options = {{"color", {"natural black", "dup"}}, {"size", {"dup", "it's \"q\""}}};
+  const TagPreset preset = GetTagPreset("mem1-code").value();
+  WebShopEnv env(&c, search_.get(), goal_, "g", WebShopEnvOptions(), preset);
+  env.Step("webshop", "search[wavy synthetic hair extensions]", 5);
+  env.Step("webshop", "click[b09qqldj93]", 5);
+  const std::string head = "Instruction: [SEP] " + goal_.instruction_text + " [SEP] Back to Search [SEP] < Prev";
+  EXPECT_EQ(env.session().PageText(), head + " [SEP] color [SEP] natural black [SEP] dup [SEP] size [SEP] dup [SEP] "
+                                             "it's \"q\" [SEP] Title with nbsp [SEP] Price: $29.99 [SEP] Rating: N.A. "
+                                             "[SEP] Description [SEP] Features [SEP] Reviews [SEP] Buy Now");
+  EXPECT_EQ(PythonListRepr(env.session().Mem1AvailableActions()),
+            "['click[back to search]', 'click[< prev]', 'click[description]', 'click[features]', 'click[reviews]', "
+            "'click[buy now]', 'click[natural black]', 'click[dup]', 'click[it\\'s \"q\"]']");
+  env.Step("webshop", "click[dup]", 5);  // text_to_clickable keeps the last radio: group "size"
+  EXPECT_EQ(env.session().state().options, (std::map<std::string, std::string>{{"size", "dup"}}));
+  env.Step("webshop", "click[features]", 5);
+  EXPECT_EQ(env.session().PageText(), head + " [SEP]  [SEP] a [SEP]  [SEP] x\ny [SEP]  [SEP] b");
+  env.Step("webshop", "click[< prev]", 5);
+  env.Step("webshop", "click[description]", 5);
+  EXPECT_EQ(env.session().PageText(), head + " [SEP] ");
+  p.description = "";
+  EXPECT_EQ(env.session().PageText(), head);
+}
+
+TEST_F(WebShopPagesTest, Mem1CodeMalformedTurnEndsWithMinusOne) {
+  const TagPreset preset = GetTagPreset("mem1-code").value();
+  WebShopEnv env(catalog_, search_.get(), goal_, "g", WebShopEnvOptions(), preset);
+  const auto actions = env.Actions();
+  for (const std::string bad : {
+           "<think>t</think>\n<answer>search[x]</answer>",                                  // no summary
+           "<summary>s</summary>\n<answer>search[x]</answer>",                              // no think
+           "<think>t</think><summary>s</summary>",                                          // no answer
+           "<think>t</think><summary>s <think></summary><answer>search[x]</answer>",         // a 3rd think mention
+           "<think>t</think><summary>s</summary><answer>a</answer><answer>b</answer>",      // two answers
+           "<think>t</think><summary>s</summary><answer>search[x]",                         // unclosed
+       }) {
+    const ParsedTurn t = ParseTurn(bad, preset, actions, false);
+    EXPECT_NE(t.error, TurnError::kNone) << bad;
+    EXPECT_TRUE(t.feedback.empty()) << bad;
+  }
+  EXPECT_DOUBLE_EQ(env.MalformedReward(), -1.0);
+  // A well-formed turn: the first answer, stripped, with &gt; as '>'; order is not checked.
+  const ParsedTurn ok = ParseTurn("<summary>S</summary>\n<answer> search[hair extensions clip in] </answer><think>t</think>",
+                                  preset, actions, false);
+  ASSERT_EQ(ok.error, TurnError::kNone);
+  EXPECT_EQ(ok.state, "S");
+  env.Step(ok.action, ok.action_content, 9);
+  ASSERT_EQ(env.session().state().kind, PageKind::kResults);
+  const ParsedTurn next = ParseTurn("<think>t</think><summary>S</summary><answer>click[next &gt;]</answer>", preset, actions,
+                                    false);
+  ASSERT_EQ(next.error, TurnError::kNone);
+  EXPECT_EQ(next.action_content, "click[next >]");
+  env.Step(next.action, next.action_content, 8);
+  EXPECT_EQ(env.session().state().page, 2);
+}
+
+TEST_F(WebShopPagesTest, Mem1CodeExpertWritesValidMem1Turns) {
+  const TagPreset preset = GetTagPreset("mem1-code").value();
+  WebShopEnvOptions o;
+  o.lexicon = SystemLexicon();
+  WebShopEnv env(catalog_, search_.get(), goal_, "g", o, preset);
+  for (int turn = 0; turn < 10; ++turn) {
+    const std::string text = ExpertTurn(env.session(), preset);  // WebShopExpertPolicy's turn
+    const ParsedTurn p = ParseTurn(text, preset, env.Actions(), false);
+    ASSERT_EQ(p.error, TurnError::kNone) << text;
+    EXPECT_FALSE(p.state.empty());
+    const StepResult r = env.Step(p.action, p.action_content, 9 - turn);
+    if (r.done) {
+      EXPECT_GT(r.reward, 0.0);
+      return;
+    }
+  }
+  ADD_FAILURE() << "the expert did not buy within 10 turns";
+}
+
+// WebShop's get_reward on a synthetic goal (a dict): the goal side of get_option_reward is
+// goal_options.items(), i.e. (name, value) tuples. Expected counts: thefuzz 0.19 (difflib) in
+// Python, as in the protocol spec's table.
+TEST_F(WebShopPagesTest, Mem1CodeSyntheticGoalOptionsCompareAsTuples) {
+  EXPECT_EQ(SyntheticGoalOption("size", "x-large"), "('size', 'x-large')");
+  EXPECT_EQ(SyntheticGoalOption("size", "men's 10"), "('size', \"men's 10\")");
+  EXPECT_EQ(SyntheticGoalOption("scent", "lavender"), "lavender");  // `color in tuple`: equality
+  EXPECT_EQ(SyntheticGoalOption("color", "natural black"), "('color', 'natural black')");
+  const Product& p = *catalog_->Find("B09QQLDJ93");
+  Goal g = goal_;
+  g.goal_option_names = {"size"};
+  g.goal_options = {"x-large"};
+  auto matches = [&](const std::map<std::string, std::string>& chosen, bool tuples) {
+    return GetReward(p, g, 10.0, chosen, SystemLexicon(), tuples).num_option_matches;
+  };
+  EXPECT_EQ(matches({{"size", "size"}}, true), 1);
+  EXPECT_EQ(matches({{"size", "size"}}, false), 0);
+  EXPECT_EQ(matches({{"size", "large"}}, true), 1);
+  EXPECT_EQ(matches({{"size", "large"}}, false), 1);
+  g.goal_option_names = {"color", "size"};
+  g.goal_options = {"natural black", "24 inch"};
+  EXPECT_EQ(matches({{"color", "natural black"}, {"size", "24 inch"}}, true), 2);
+  EXPECT_EQ(matches({{"color", "natural black"}, {"size", "24 inch"}}, false), 2);
+  // A human goal (no option names) takes the values path either way.
+  g.goal_option_names.clear();
+  g.goal_options = {"x-large"};
+  EXPECT_EQ(matches({{"size", "size"}}, true), 0);
+}
 }  // namespace
 }  // namespace mem1::webshop
