@@ -116,18 +116,22 @@ std::string RenderEpisode(const proto::Trajectory& t, const Tokenizer& tok) {
   out << "task " << t.task_id() << " | policy " << t.context_policy() << " | reward " << t.reward() << " | EM "
       << t.metrics().exact_match() << " | peak " << t.metrics().peak_tokens() << " tokens | " << t.metrics().turns()
       << " turns | " << t.format_errors_size() << " format errors\n";
-  std::map<int, std::string> gen, obs;
+  // Observation and context segments carry the index of the turn that sees them (the next one).
+  std::map<int, std::string> gen, obs, ctx;
   std::string prompt;
   for (const auto& s : t.segments()) {
     std::vector<int32_t> ids(s.token_ids().begin(), s.token_ids().end());
     const std::string text = tok.Decode(ids);
     if (s.role() == proto::ROLE_PROMPT) prompt += text;
-    else if (s.role() == proto::ROLE_OBSERVATION) obs[s.turn()] += text;
+    else if (s.role() == proto::ROLE_OBSERVATION) obs[s.turn() - 1] += text;
+    else if (s.role() == proto::ROLE_CONTEXT) ctx[s.turn()] += text;
     else if (s.role() == proto::ROLE_MODEL || s.role() == proto::ROLE_FORCED) gen[s.turn()] += text;
-    // ROLE_CONTEXT re-encodes earlier turns (the kept state): shown where it was written.
   }
   out << "== prompt\n" << prompt << "\n";
   for (const auto& [turn, text] : gen) {
+    if (auto it = ctx.find(turn); it != ctx.end()) {
+      out << "-- turn " << turn + 1 << " sees after the prompt (kept context)\n" << it->second << "\n";
+    }
     out << "== turn " << turn + 1 << ": agent\n" << text << "\n";
     if (auto it = obs.find(turn); it != obs.end()) out << "-- turn " << turn + 1 << ": observation\n" << it->second << "\n";
   }
