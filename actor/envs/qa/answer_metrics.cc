@@ -18,17 +18,16 @@ bool IsWordChar(UChar32 c) {
   return c == '_' || u_isalpha(c) || t == U_DECIMAL_DIGIT_NUMBER || t == U_OTHER_NUMBER || t == U_LETTER_NUMBER;
 }
 
-// Python's str.isspace (used by str.split()).
-bool IsPythonSpace(UChar32 c) {
-  return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) || c == 0x85 || u_isUWhiteSpace(c) ||
-         u_charType(c) == U_SPACE_SEPARATOR;
-}
-
-bool IsAsciiPunctuation(UChar32 c) {
-  return c < 128 && c > 32 && !(c >= '0' && c <= '9') && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && c != 127;
-}
-
 }  // namespace
+
+bool IsPythonSpace(int32_t c) {
+  return c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f) || c == 0x85 || c == 0xa0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
+}
+
+bool IsAsciiPunctuation(int32_t c) {
+  return c > 32 && c < 127 && !(c >= '0' && c <= '9') && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z');
+}
 
 std::string NormalizeAnswer(const std::string& s, AnswerNormalization mode) {
   icu::UnicodeString u = icu::UnicodeString::fromUTF8(s);

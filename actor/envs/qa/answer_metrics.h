@@ -10,12 +10,18 @@
 #ifndef MEM1_ACTOR_ENVS_QA_ANSWER_METRICS_H_
 #define MEM1_ACTOR_ENVS_QA_ANSWER_METRICS_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace mem1 {
 
 enum class AnswerNormalization { kUnicode, kReference };
+
+// Python's character classes on code points: str.isspace() / re's \s (the set PythonStrip in
+// common/util/strings.h uses), and string.punctuation (!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~).
+bool IsPythonSpace(int32_t c);
+bool IsAsciiPunctuation(int32_t c);
 
 std::string NormalizeAnswer(const std::string& s, AnswerNormalization mode = AnswerNormalization::kUnicode);
 // 1 if the normalised prediction equals any normalised golden answer.

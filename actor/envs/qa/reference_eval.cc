@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "actor/envs/qa/answer_metrics.h"
 #include "common/memory/context_policy.h"
 #include "common/util/strings.h"
 
@@ -22,17 +23,6 @@ std::string PyLower(const std::string& s) {
   std::string out;
   u.toUTF8String(out);
   return out;
-}
-
-// Python's str.isspace() / re's \s on str (the set PythonStrip in common/util/strings.h uses).
-bool IsPythonSpace(UChar32 c) {
-  return c == ' ' || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f) || c == 0x85 || c == 0xa0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200a) || c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
-}
-
-// Python's string.punctuation: !"#$%&'()*+,-./:;<=>?@[\]^_`{|}~
-bool IsAsciiPunctuation(UChar32 c) {
-  return c > 32 && c < 127 && !(c >= '0' && c <= '9') && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z');
 }
 
 // re.findall(open + "(.*?)" + close, s, re.DOTALL): the inner texts of non-overlapping pairs.
