@@ -17,6 +17,7 @@ std::atomic<bool> g_serve_stop{false};
 void OnServeSignal(int) { g_serve_stop = true; }
 
 struct ServeArgs {
+  ConfigFlags config;
   std::string index;
   RetrievalServerOptions options;
 };
@@ -30,7 +31,9 @@ void RegisterServeCommands(CLI::App* app) {
   auto* r = serve->add_subcommand(
       "retriever", "Serve a BM25 index (mem1 index build) at POST /retrieve, the Search-R1 / FlashRAG API: "
                    "{\"queries\": [...], \"topk\": k, \"return_scores\": true}");
-  r->add_option("--index", a->index, "Index directory (mem1 index build --out)")->required();
+  AddConfigFlags(r, &a->config);
+  r->add_option("--index", a->index, "Index directory (mem1 index build --out; default env.qa.data_dir/index, "
+                                     "the index a QA actor of the same config opens)");
   r->add_option("--host", a->options.host, "Bind address (default 127.0.0.1; 0.0.0.0 = every interface)");
   r->add_option("--port", a->options.port, "Port (0 = ephemeral; the chosen one is printed)")->check(CLI::Range(0, 65535));
   r->add_option("--threads", a->options.threads, "Request threads")->check(CLI::Range(1, 1024));
@@ -38,6 +41,9 @@ void RegisterServeCommands(CLI::App* app) {
   r->add_option("--max-body-bytes", a->options.max_body_bytes, "Request body limit (more: 413)")
       ->check(CLI::Range(int64_t{1024}, int64_t{1} << 32));
   r->callback([a] {
+    Mem1Config config;
+    if (!LoadConfigOrReport(a->config, &config)) throw CLI::RuntimeError(2);
+    if (a->index.empty()) a->index = config.env.qa.data_dir + "/index";
     std::signal(SIGINT, OnServeSignal);
     std::signal(SIGTERM, OnServeSignal);
     RetrievalServerStats stats;

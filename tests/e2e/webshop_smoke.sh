@@ -21,6 +21,15 @@ awk -v e="$E" 'BEGIN{exit !(e >= 0.8)}' && ok "expert mean reward $E >= 0.8" || 
 run "play random" "$BIN/mem1" webshop play --data "$T/ws" --player random --episodes 40
 R=$(grep -o 'mean reward [0-9.]*' "$T/out" | awk '{print $3}')
 awk -v e="$E" -v r="$R" 'BEGIN{exit !(r < e - 0.4)}' && ok "random $R far below expert $E" || bad "random $R vs expert $E"
+# Play reads the same typed config as training (issue #15 item 6): --set reaches the environment,
+# and a flag overrides the config.
+run "play --set" "$BIN/mem1" webshop play --set env.webshop.data_dir="$T/ws" --set env.webshop.max_steps=2 \
+  --set env.webshop.split=dev --player expert --episodes 5
+grep -q "split dev, preset paper, 2 actions per episode" "$T/out" && grep -q "steps 2.0 " "$T/out" \
+  && ok "webshop play: env.webshop.* from --set (split dev, 2 steps)" || bad "play --set: $(cat "$T/out")"
+run "play --config + flag" "$BIN/mem1" webshop play --config "$SRC/configs/webshop-mem1-code.yaml" --data "$T/ws" --episodes 3
+grep -q "preset mem1-code, 10 actions per episode" "$T/out" && ok "webshop play --config webshop-mem1-code.yaml: preset and turn budget from the file" \
+  || bad "play --config: $(cat "$T/out")"
 # Human play (issue #15): a typed transcript — search the goal, click the first product, buy.
 "$BIN/mem1" webshop play --data "$T/ws" --player human </dev/null >"$T/h0" 2>"$T/err"
 goal="$(sed -n 's/^== goal: //p' "$T/h0")"

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Network partition between actors and the learner (issue #16): the actors reach the learner only
+# through a TCP forwarder (tests/e2e/tcp_proxy.py). Mid-run the forwarder is
+#   1. killed for PART_S seconds: every connection drops and reconnects are refused, then it is
+#      started again on the same ports;
+#   2. frozen (SIGSTOP) for PART_S seconds: connections stay open and bytes go nowhere (a silent
+#      partition: no reset, no error), then thawed (SIGCONT).
+# Asserts: both actors survive both partitions and exit 0 on the final weights; trajectories made
+# during a partition stay spooled and reach the store afterwards (the actors re-send); every acked
+# trajectory is stored exactly once; the learner trains to the end.
+# Usage: partition_test.sh BIN_DIR SOURCE_DIR
+set -uo pipefail
+BIN="$1"; SRC="$2"
+PART_S="${PART_S:-12}"
+T=$(mktemp -d); RUN="$T/run"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
+  pkill -KILL -f "$RUN" 2>/dev/null; rm -rf "$T"
+}
+trap cleanup EXIT
+fails=0; passes=0
+ok()  { passes=$((passes+1)); echo "PASS: $1"; }
+bad() { fails=$((fails+1)); echo "FAIL: $1"; }
+quiet() { "$@" >"$T/out" 2>"$T/err" || { echo "command failed: $*"; tail -20 "$T/err"; exit 1; }; }
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+command -v mpirun >/dev/null || { echo "skipped: mpirun not found"; exit 77; }
+command -v python3 >/dev/null || { echo "skipped: python3 not found (the TCP forwarder)"; exit 77; }
+
+# Four free loopback ports: learner trajectories + weights, and the forwarder's two.
+read -r P_DATA P_WEIGHTS Q_DATA Q_WEIGHTS < <(python3 - <<'PY'
+import socket
+socks = [socket.socket() for _ in range(4)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
+)
+
+quiet "$BIN/mem1" datagen qa --entities 60 --seed 4 --out "$T/data"
+quiet "$BIN/mem1" index build --corpus "$T/data/corpus.jsonl" --out "$T/data/index" --quiet
+cut -d'"' -f8 "$T/data/corpus.jsonl" > "$T/text.txt"; cat "$T/data/train.jsonl" >> "$T/text.txt"
+quiet "$BIN/mem1" tokenizer train --corpus "$T/text.txt" --out "$T/tok" --vocab-size 700
+COMMON=(--config "$SRC/configs/default.yaml" --set run.dir="$RUN" --set model.init.num_hidden_layers=1
+        --set model.init.hidden_size=64 --set model.init.intermediate_size=128 --set model.init.num_attention_heads=4
+        --set model.init.num_key_value_heads=2 --set tokenizer.path="$T/tok.model"
+        --set env.qa.data_dir="$T/data" --set env.qa.objectives=1
+        --set actor.num_envs=2 --set actor.max_turns=3 --set actor.max_new_tokens_per_turn=24
+        --set learner.global_batch=4 --set learner.checkpoint_every=100 --set learner.total_steps=10
+        --set learner.mode=async --set learner.ppo.max_policy_lag=3 --set learner.advertise_host=127.0.0.1
+        --set learner.bind_endpoint=tcp://127.0.0.1:$P_DATA --set learner.publish_endpoint=tcp://127.0.0.1:$P_WEIGHTS
+        --set actor.heartbeat_s=0.5 --set actor.resend_after_s=2 --set actor.spool_capacity=8
+        --set learner.data_timeout_s=120)
+quiet "$BIN/mem1" init-model "${COMMON[@]}" --tokenizer "$T/tok.model" --out "$T/init"
+COMMON+=(--set model.checkpoint="$T/init")
+
+start_proxy() {
+  python3 "$SRC/tests/e2e/tcp_proxy.py" "$Q_DATA:$P_DATA" "$Q_WEIGHTS:$P_WEIGHTS" >"$T/proxy.log" 2>&1 &
+  PROXY=$!; PIDS+=($PROXY)
+  for _ in $(seq 1 50); do grep -q ready "$T/proxy.log" 2>/dev/null && return 0; sleep 0.1; done
+  bad "the forwarder did not start: $(cat "$T/proxy.log")"; return 1
+}
+start_actor() {  # $1: index
+  "$BIN/mem1_actor" "${COMMON[@]}" --set runtime.threads=1 --set actor.ack_log="$T/acked-$1.txt" \
+    --set actor.learner_endpoint="tcp://127.0.0.1:$Q_DATA" --set actor.weights_endpoint="tcp://127.0.0.1:$Q_WEIGHTS" \
+    --actor-id "part-$1" >>"$T/actor-$1.log" 2>&1 &
+  eval "ACTOR$1=$!"; PIDS+=($!)
+}
+wait_for() {  # $1: description, $2: seconds, $3...: test command
+  local what="$1" secs="$2"; shift 2
+  for _ in $(seq 1 $((secs * 5))); do "$@" && return 0; sleep 0.2; done
+  bad "timed out waiting for $what"; tail -20 "$T/learner.log"; return 1
+}
+step_at_least() { [ -f "$RUN/metrics.jsonl" ] && [ "$(python3 -c "import json,sys
+print(max([json.loads(l)['step'] for l in open('$RUN/metrics.jsonl')] or [0]))" 2>/dev/null || echo 0)" -ge "$1" ]; }
+acked_count() { cat "$T"/acked-*.txt 2>/dev/null | wc -l; }
+alive() { kill -0 "$ACTOR1" 2>/dev/null && kill -0 "$ACTOR2" 2>/dev/null; }
+
+mpirun -np 1 "$BIN/mem1_learner" "${COMMON[@]}" --set runtime.threads=1 >>"$T/learner.log" 2>&1 &
+LEARNER=$!; PIDS+=($LEARNER)
+start_proxy || exit 1
+start_actor 1; start_actor 2
+wait_for "training step 2" 120 step_at_least 2 && ok "learner trained step 2 with 2 actors behind the forwarder"
+
+# 1. Hard partition: the endpoint is gone (connections reset, reconnects refused).
+kill -KILL "$PROXY"; wait "$PROXY" 2>/dev/null
+acked_before=$(acked_count)
+sleep "$PART_S"
+alive && ok "both actors alive after ${PART_S} s with the learner's endpoints unreachable" || bad "an actor died during the hard partition"
+acked_during=$(( $(acked_count) - acked_before ))
+[ "$acked_during" -le 8 ] && ok "nothing acked through the cut after the in-flight replies ($acked_during acks)" \
+  || bad "$acked_during acks arrived through a killed forwarder"
+start_proxy
+acked_mark=$(acked_count)
+wait_for "acks after the hard partition" 60 bash -c "[ \$(cat '$T'/acked-*.txt | wc -l) -gt $acked_mark ]" \
+  && ok "acks resume after the forwarder is back"
+
+# 2. Silent partition: the forwarder frozen, connections open, nothing flows.
+step_now=$(python3 -c "import json
+print(max(json.loads(l)['step'] for l in open('$RUN/metrics.jsonl')))")
+kill -STOP "$PROXY"
+sleep "$PART_S"
+alive && ok "both actors alive after a ${PART_S} s silent partition" || bad "an actor died during the silent partition"
+kill -CONT "$PROXY"
+wait_for "the learner to finish" 180 bash -c "grep -q 'learner finished at step 10' '$T/learner.log'" \
+  && ok "learner trained to step 10 after both partitions (step $step_now when the second began)"
+wait "$LEARNER"; lrc=$?
+[ $lrc -eq 0 ] && ok "learner exited 0" || bad "learner exit status $lrc"
+resent=0
+for i in 1 2; do
+  pid_var="ACTOR$i"; wait_for "actor $i to exit" 60 bash -c "! kill -0 ${!pid_var} 2>/dev/null"
+  wait "${!pid_var}"; arc=$?
+  [ $arc -eq 0 ] && ok "actor $i exited 0" || { bad "actor $i exit status $arc"; tail -5 "$T/actor-$i.log"; }
+  done_line=$(grep "done after" "$T/actor-$i.log" | tail -1)
+  grep -q "ended on weights v10 (learner v10)" <<<"$done_line" && ok "actor $i ended on the final weights (v10)" \
+    || bad "actor $i final weights: $done_line"
+  r=$(sed -n 's/.*re-sent \([0-9]*\).*/\1/p' <<<"$done_line"); resent=$((resent + ${r:-0}))
+done
+[ "$resent" -gt 0 ] && ok "the actors re-sent $resent trajectories that went unacked during the partitions" \
+  || bad "no re-sends: the partitions did not cut anything in flight"
+
+"$BIN/mem1" inspect "$RUN" --list > "$T/list.txt" 2>"$T/err" || { bad "inspect --list"; tail "$T/err"; }
+awk '{print $3" "$4}' "$T/list.txt" | sort > "$T/stored.txt"
+dups=$(uniq -d "$T/stored.txt" | wc -l)
+[ "$dups" -eq 0 ] && ok "no (actor, episode) stored twice ($(wc -l < "$T/stored.txt") records)" || bad "$dups duplicates in the store"
+for i in 1 2; do awk -v a="part-$i" '{print a" "$1}' "$T/acked-$i.txt"; done | sort -u > "$T/acked_ids.txt"
+missing=$(comm -23 "$T/acked_ids.txt" "$T/stored.txt" | wc -l)
+nacked=$(wc -l < "$T/acked_ids.txt")
+[ "$nacked" -gt 0 ] && [ "$missing" -eq 0 ] && ok "all $nacked acked trajectories are in the store" \
+  || bad "$missing of $nacked acked trajectories missing"
+echo "partition_e2e: $passes passed, $fails failed"
+[ "$fails" -eq 0 ]
