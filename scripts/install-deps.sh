@@ -17,6 +17,8 @@ PKGS=(
   libcpp-httplib-dev
   wordnet-base
   libgtest-dev libgmock-dev libbenchmark-dev
+  # libFuzzer targets (tests/fuzz.sh, run by tests/run.sh) and the sanitizer builds
+  clang-14 libclang-rt-14-dev
   python3
   # `mem1 eval` plots (PNG via the pngcairo terminal)
   gnuplot-nox

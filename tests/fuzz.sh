@@ -6,13 +6,17 @@
 #   tests/fuzz.sh SECONDS [TARGET...]      TARGET = safetensors, trajectory, ... (default: all)
 #
 # Prints one line per target:
-#   <target>: <N> exec/s, cov: <C> ft: <F>, crashes: <K> [crash file(s)]
+#   <target>: <U> inputs, <N> exec/s, cov: <C> ft: <F>, crashes: <K> [crash file(s)]
 # or "<target>: skipped: <why>". Exits 1 if any target crashed (the reproducer lies under
 # build-fuzz/fuzz-out/<target>/; re-run it with build-fuzz/bin/fuzz_<target> FILE), 2 on usage.
 # Environment: MEM1_FUZZ_JOBS (build parallelism, default 1), MEM1_FUZZ_NICE (default 15),
 # CC / CXX (default clang-14 / clang++-14), MEM1_FUZZ_KEEP_GOING=1 (libFuzzer -fork=1 with
 # -ignore_crashes/-ignore_ooms/-ignore_timeouts: keep fuzzing past a known crash and collect every
-# reproducer; exec/s then comes from the fork-mode status line).
+# reproducer; exec/s then comes from the fork-mode status line), MEM1_FUZZ_RUNS=N (a fixed number
+# of inputs per target with -seed=MEM1_FUZZ_SEED, default 1, instead of a time budget: the same
+# inputs on every machine, which is how tests/run.sh runs it in CI; SECONDS is then the cap),
+# MEM1_FUZZ_REQUIRE=1 (a target that cannot be built or run fails the script instead of being
+# skipped; tests/run.sh sets it, as install-deps.sh installs clang).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -96,11 +100,13 @@ crashed=0
 for t in "${TARGETS[@]}"; do
   if [[ -n "${SKIP[$t]:-}" ]]; then
     echo "$t: skipped: ${SKIP[$t]}"
+    [[ ${MEM1_FUZZ_REQUIRE:-0} == 1 ]] && crashed=1
     continue
   fi
   bin=$BUILD/bin/fuzz_$t
   if [[ ! -x $bin ]]; then
     echo "$t: skipped: $bin missing"
+    [[ ${MEM1_FUZZ_REQUIRE:-0} == 1 ]] && crashed=1
     continue
   fi
   work=$OUT/$t
@@ -122,10 +128,13 @@ for t in "${TARGETS[@]}"; do
   fi
   extra=()
   [[ ${MEM1_FUZZ_KEEP_GOING:-0} == 1 ]] && extra=(-fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1)
+  [[ -n ${MEM1_FUZZ_RUNS:-} ]] && extra+=(-runs="$MEM1_FUZZ_RUNS" -seed="${MEM1_FUZZ_SEED:-1}")
+  t_start=$(date +%s.%N)
   timeout $((SECONDS_PER_TARGET + 120)) nice -n "$NICE" "$bin" "$work/corpus" "${extra[@]}" \
       -max_total_time="$SECONDS_PER_TARGET" -rss_limit_mb=2048 -max_len="$(max_len_of "$t")" -timeout=25 \
       -print_final_stats=1 -artifact_prefix="$work/artifacts/" -close_fd_mask=1 >>"$log" 2>&1
   rc=$?
+  t_end=$(date +%s.%N)
   execs=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$')
   [[ -z $execs ]] && execs=$(grep -oE '^#[0-9]+.* exec/s:? [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+$')
   # The last status line ("#N DONE cov: C ft: F ..." or the last "#N ... cov:" before a crash).
@@ -133,7 +142,11 @@ for t in "${TARGETS[@]}"; do
   cov=$(sed -n 's/.*cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.*ft: \([0-9]*\).*/\1/p' <<<"$last")
   mapfile -t crashes < <(find "$work/artifacts" -type f | sort)
-  line="$t: ${execs:-?} exec/s, cov: ${cov:-?} ft: ${ft:-?}, crashes: ${#crashes[@]}"
+  units=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | tail -1 | grep -o '[0-9]*$')
+  # libFuzzer's average is whole executions per whole second (0 for a run under a second):
+  # with a unit count, divide it by the wall time instead.
+  [[ -n $units ]] && execs=$(awk -v u="$units" -v a="$t_start" -v b="$t_end" 'BEGIN{printf "%.0f", u / ((b - a) > 0.001 ? b - a : 0.001)}')
+  line="$t: ${units:-?} inputs, ${execs:-?} exec/s, cov: ${cov:-?} ft: ${ft:-?}, crashes: ${#crashes[@]}"
   if [[ ${#crashes[@]} -gt 0 ]]; then
     line+=" [${crashes[*]}] (log: $log)"
     crashed=1

@@ -36,6 +36,10 @@ struct RolloutEngine::Slot {
   std::deque<int32_t> forced;
   bool forced_is_model = false;  // teacher tokens (in the loss) vs engine-inserted (ROLE_FORCED)
   bool teacher_turn = false;
+  // A complete scripted turn whose tokens were appended to `pending`: the next prefill scores
+  // all of them in the same forward as the context (teacher forcing), instead of one decode
+  // step per token. 0 = none.
+  int64_t teacher_prefill = 0;
   int64_t state_open_at = -1;    // index in gen where the state body starts; -1 = not open
   bool state_closed = false;
   int32_t feed_token = -1;       // sampled but not yet in the KV cache
@@ -129,6 +133,7 @@ void RolloutEngine::Impl::BeginGeneration(Slot& s) {
   s.state_closed = false;
   s.feed_token = -1;
   s.teacher_turn = false;
+  s.teacher_prefill = 0;
   if (run.teacher != nullptr) {
     if (auto scripted = run.teacher->Respond(*s.env, s.turn, s.last_observation)) {
       const auto ids = tok->Encode(scripted->text);
@@ -136,6 +141,16 @@ void RolloutEngine::Impl::BeginGeneration(Slot& s) {
         s.forced.assign(ids.begin(), ids.end());
         s.forced_is_model = true;
         s.teacher_turn = scripted->complete;
+        // A whole scripted turn after a context still to be written: one forward does both.
+        const int64_t L = static_cast<int64_t>(ids.size());
+        if (s.teacher_turn && !s.pending.empty() && L <= opt.max_new_tokens_per_turn) {
+          const int64_t start = s.layout->turn_start_position();
+          for (int64_t k = 0; k < L; ++k) {
+            s.pending.push_back(ids[k]);
+            s.pending_pos.push_back(static_cast<int32_t>(start + k));
+          }
+          s.teacher_prefill = L;
+        }
       }
     }
   }
@@ -338,10 +353,12 @@ Result<bool> RolloutEngine::Impl::PrefillPending() {
   const auto long_opts = torch::TensorOptions().dtype(torch::kLong);
   const int64_t R = rows.size();
   auto tokens = torch::zeros({R, tmax}, long_opts), pos = torch::zeros({R, tmax}, long_opts);
-  std::vector<int64_t> n_valid(R), last(R);
+  std::vector<int64_t> n_valid(R), last(R), teacher(R);
   for (int64_t r = 0; r < R; ++r) {
     Slot& s = slots[rows[r]];
     const int64_t n = s.pending.size();
+    teacher[r] = s.teacher_prefill;
+    s.teacher_prefill = 0;
     auto* tp = tokens[r].data_ptr<int64_t>();
     auto* pp = pos[r].data_ptr<int64_t>();
     for (int64_t k = 0; k < n; ++k) { tp[k] = s.pending[k]; pp[k] = s.pending_pos[k]; }
@@ -351,10 +368,40 @@ Result<bool> RolloutEngine::Impl::PrefillPending() {
     s.pending.clear();
     s.pending_pos.clear();
   }
-  auto out = model->ForwardCached(cache.get(), rows, tokens.to(device), pos.to(device), n_valid);
-  const int64_t V = out.logits.size(2);
-  auto picked = out.logits.reshape({R * tmax, V}).index_select(0, torch::tensor(last, long_opts).to(device));
-  MEM1_RETURN_IF_ERROR(Choose(rows, picked));
+  // Logits only where they are used: each sampling row's last position, and for a scripted
+  // turn the last context position plus every scripted token but the last (together they
+  // predict each scripted token, exactly as decoding them one by one would).
+  std::vector<int64_t> logit_rows, sample_rows, teacher_first(R, -1);
+  for (int64_t r = 0; r < R; ++r) {
+    if (teacher[r] == 0) {
+      sample_rows.push_back(rows[r]);
+      logit_rows.push_back(last[r]);
+    }
+  }
+  const int64_t n_sampled = static_cast<int64_t>(logit_rows.size());
+  for (int64_t r = 0; r < R; ++r) {
+    if (teacher[r] == 0) continue;
+    teacher_first[r] = static_cast<int64_t>(logit_rows.size());
+    for (int64_t k = 0; k < teacher[r]; ++k) logit_rows.push_back(last[r] - teacher[r] + k);
+  }
+  auto out = model->ForwardCached(cache.get(), rows, tokens.to(device), pos.to(device), n_valid, false, &logit_rows);
+  if (n_sampled > 0) MEM1_RETURN_IF_ERROR(Choose(sample_rows, out.logits.slice(0, 0, n_sampled)));
+  for (int64_t r = 0; r < R; ++r) {
+    const int64_t L = teacher[r];
+    if (L == 0) continue;
+    const int64_t first = teacher_first[r];
+    auto logp = torch::log_softmax(out.logits.slice(0, first, first + L).to(torch::kCPU, torch::kFloat32) / run.temperature, -1);
+    Slot& s = slots[rows[r]];
+    const int turn = s.turn;
+    for (int64_t k = 0; k < L; ++k) {
+      const int32_t t = s.forced.front();
+      s.forced.pop_front();
+      AppendToken(rows[r], t, logp[k][t].item<float>(), false);
+      if (!s.active || s.turn != turn) break;  // the turn ended (the last token, a stop tag or the limit)
+    }
+    // Every scripted token is already in the KV cache: nothing is left to feed.
+    if (s.active && s.turn == turn) s.feed_token = -1;
+  }
   return true;
 }
 

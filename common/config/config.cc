@@ -232,6 +232,13 @@ class Binder {
   void CheckUnknownKeys() {
     if (failed() || mode_ == Mode::kDump || !node_ || !node_.IsMap()) return;
     for (const auto& kv : node_) {
+      if (!kv.first.IsScalar()) {  // e.g. `{{a: 1}: 2}`: a key yaml-cpp cannot turn into a name
+        const YAML::Mark m = kv.first.Mark();
+        status_ = InvalidArgument(SourceFor("") + ": " + (path_.empty() ? std::string("top level") : path_) +
+                                  ": a key that is not a name (a " + (kv.first.IsMap() ? "map" : kv.first.IsSequence() ? "list" : "null") +
+                                  (m.is_null() ? std::string(")") : ", line " + std::to_string(m.line + 1) + ")"));
+        return;
+      }
       const std::string key = kv.first.as<std::string>();
       if (seen_.count(key) == 0) {
         status_ = InvalidArgument(SourceFor(key) + ": " + Join(key) + ": unknown key (value " +

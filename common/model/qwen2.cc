@@ -323,7 +323,8 @@ ModelOutput Qwen2ForCausalLMImpl::Forward(const torch::Tensor& tokens, const tor
 
 ModelOutput Qwen2ForCausalLMImpl::ForwardCached(KvCache* cache, const std::vector<int64_t>& slots,
                                                 const torch::Tensor& tokens, const torch::Tensor& positions,
-                                                const std::vector<int64_t>& n_valid, bool compute_values) {
+                                                const std::vector<int64_t>& n_valid, bool compute_values,
+                                                const std::vector<int64_t>* logit_rows) {
   torch::NoGradGuard no_grad;
   const int64_t B = tokens.size(0), T = tokens.size(1);
   CHECK_EQ(static_cast<int64_t>(slots.size()), B);
@@ -349,6 +350,11 @@ ModelOutput Qwen2ForCausalLMImpl::ForwardCached(KvCache* cache, const std::vecto
       [&](Qwen2AttentionImpl& attn, const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
           int64_t layer) { return attn.ForwardCached(x, cos, sin, cache, layer, slots, n_valid, key_bias, max_keys); });
   for (int64_t b = 0; b < B; ++b) cache->SetLength(slots[b], start[b] + n_valid[b]);
+  if (logit_rows != nullptr) {
+    for (int64_t r : *logit_rows) CHECK(r >= 0 && r < B * T) << "logit row " << r << " outside [0, " << B * T << ")";
+    const auto idx = torch::tensor(*logit_rows, torch::kLong).to(dev);
+    return Head(hidden.reshape({B * T, hidden.size(2)}).index_select(0, idx), compute_values);  // [N,V]
+  }
   return Head(hidden, compute_values);
 }
 

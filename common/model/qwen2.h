@@ -147,9 +147,12 @@ class Qwen2ForCausalLMImpl : public torch::nn::Module {
   // it. Slots must be distinct. Returns logits for all T positions of each row ([B,T,V];
   // rows' padded positions hold garbage) and values when requested.
   // Precondition (CHECK): cache.length(slot) + n_valid <= cache.capacity().
+  // `logit_rows` (flat indices b*T + t, optional): compute the LM head only for these
+  // positions; logits (and values) are then [N,V] / [N] in that order. A prefill needs the
+  // logits of one position per row, so this skips T-1 of every T [D]x[D,V] products.
   ModelOutput ForwardCached(KvCache* cache, const std::vector<int64_t>& slots, const torch::Tensor& tokens,
                             const torch::Tensor& positions, const std::vector<int64_t>& n_valid,
-                            bool compute_values = false);
+                            bool compute_values = false, const std::vector<int64_t>* logit_rows = nullptr);
 
   // lm_head weight [V,D] (the embedding when tied).
   torch::Tensor LmHeadWeight() const;

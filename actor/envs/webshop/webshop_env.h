@@ -47,6 +47,7 @@
 #include "actor/envs/environment.h"
 #include "actor/envs/qa/retriever.h"
 #include "actor/envs/webshop/catalog.h"
+#include "actor/envs/webshop/reference_text.h"
 #include "actor/envs/webshop/reward.h"
 
 namespace mem1::webshop {
@@ -76,31 +77,6 @@ struct PageState {
   std::map<std::string, std::string> options;  // selected option per group
   double reward = 0;                 // done page: the purchase's reward
 };
-
-// Python's repr(str) for UTF-8 text: single quotes, or double quotes when the text has a ' and
-// no "; backslashes and the chosen quote escaped; \t \n \r; other characters that
-// str.isprintable() rejects (Unicode categories Cc Cf Cs Co Cn Zl Zp Zs, except the space) as
-// \xhh / \uhhhh / \Uhhhhhhhh (categories from ICU); everything else as is. A byte that is
-// not valid UTF-8 is written as Python's surrogateescape would show it (\udcXX).
-std::string PythonStrRepr(const std::string& s);
-// Python's str(list_of_str): "[" + ", ".join(repr(x)) + "]" ("[]" when empty).
-std::string PythonListRepr(const std::vector<std::string>& items);
-
-// WebShop's parse_action: re.match(r'(.+)\[(.+)\]', action) -- greedy, anchored at the start,
-// '.' not matching a newline. matched == false: (action, None).
-struct WebShopAction {
-  bool matched = false;
-  std::string name, arg;  // arg as written (not lower-cased)
-};
-WebShopAction ParseWebShopAction(const std::string& action);
-
-// MEM1's turn hint (generation_webagent.py) for `turns_left` turns after this one:
-// "[HINT]You have N turns left.[/HINT]" (N > 1), the one-turn-left wording (N == 1), "" (N <= 0).
-std::string Mem1TurnHint(int turns_left);
-
-// MEM1's action_is_valid metric (env.py): search[...] while 'search[<content>]' is available,
-// or click[x] (x stripped, case kept) with 'click[x]' in `available` (taken before the step).
-bool Mem1ActionIsValid(const std::string& action, const std::vector<std::string>& available);
 
 // The outcome of one action.
 struct ActionOutcome {

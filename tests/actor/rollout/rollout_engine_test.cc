@@ -140,6 +140,48 @@ TEST_F(RolloutEngineTest, OneMaskedForwardReproducesEveryBehaviourLogprob) {
   }
 }
 
+// A complete scripted turn is scored in the same forward as its context (teacher forcing)
+// instead of one decode step per token. A scripted text that closes an action early ends the
+// turn there (the rest is dropped, as in the token-by-token path), and the log-probs still
+// reproduce under the learner's masked re-scoring.
+class EarlyStop : public ScriptedPolicy {
+ public:
+  std::optional<ScriptedTurn> Respond(const Environment&, int, const std::string&) override {
+    return ScriptedTurn{"<IS>note</IS><query>word</query><answer>never</answer>", true};
+  }
+};
+
+TEST_F(RolloutEngineTest, ScriptedTurnsEndAtTheirFirstActionAndReproduceLogprobs) {
+  for (const char* policy : {"mem1", "full"}) {
+    auto m = Model(1);
+    RolloutOptions o;
+    o.policy = ContextPolicy::Parse(policy).value();
+    o.batch_size = 2;
+    o.max_turns = 3;
+    o.max_new_tokens_per_turn = 40;
+    o.slot_capacity = 1024;
+    o.sampling.seed = 9;
+    EarlyStop teacher;
+    ScriptedEnvOptions env;
+    env.turns = 10;
+    auto trajs = Run(m, o, 3, env, &teacher);
+    ASSERT_EQ(trajs.size(), 3u);
+    const auto expected = tok_->Encode("<IS>note</IS><query>word</query>");
+    int64_t scored = 0;
+    float worst = 0;
+    for (const auto& t : trajs) {
+      EXPECT_EQ(t.metrics().turns(), 3) << policy;
+      for (const auto& seg : t.segments()) {
+        if (seg.role() != proto::ROLE_MODEL) continue;
+        EXPECT_EQ(std::vector<int32_t>(seg.token_ids().begin(), seg.token_ids().end()), expected) << policy;
+      }
+      worst = std::max(worst, MaxLogprobError(m, t, &scored));
+    }
+    EXPECT_EQ(scored, 3 * 3 * static_cast<int64_t>(expected.size())) << policy;
+    EXPECT_LE(worst, 1e-4) << policy;
+  }
+}
+
 TEST_F(RolloutEngineTest, Mem1PeakIsFlatWhileFullGrowsLinearly) {
   const std::vector<int> turns = {2, 4, 8, 16, 32};
   std::map<std::string, std::vector<int64_t>> peak;

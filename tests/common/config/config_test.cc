@@ -217,5 +217,16 @@ TEST(ConfigTest, DuplicateKeyNamesFileLineAndPath) {
   EXPECT_TRUE(two_sections.ok()) << two_sections.status().ToString();
 }
 
+// Regression (config_yaml fuzz target): a map or list used as a key used to throw
+// YAML::TypedBadConversion out of the parser; it is a one-line error naming where it is.
+TEST(ConfigTest, KeyThatIsNotANameIsAnError) {
+  for (const char* yaml : {"runtime:\n  {a: 1}: 2\n", "? [x, y]\n: 3\n"}) {
+    auto c = ParseConfig(yaml, "k.yaml", {});
+    ASSERT_FALSE(c.ok()) << yaml;
+    EXPECT_EQ(c.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(c.status().message().find("a key that is not a name"), std::string::npos) << c.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace mem1
