@@ -16,7 +16,7 @@ cmake --build build -j2
 # Then every libFuzzer target (tests/fuzz/, clang-14 with ASan + UBSan in build-fuzz/) on a fixed
 # number of inputs from a fixed seed, after replaying its known crashers: the same inputs on every
 # machine. MEM1_FUZZ_RUNS=0 skips it; a longer hunt is `tests/fuzz.sh SECONDS`.
-FUZZ_RUNS=${MEM1_FUZZ_RUNS:-100000}
+FUZZ_RUNS=${MEM1_FUZZ_RUNS:-20000}
 if [ "$FUZZ_RUNS" != 0 ]; then
   MEM1_FUZZ_RUNS=$FUZZ_RUNS MEM1_FUZZ_REQUIRE=1 MEM1_FUZZ_JOBS=${MEM1_FUZZ_JOBS:-2} MEM1_FUZZ_NICE=${MEM1_FUZZ_NICE:-0} bash tests/fuzz.sh 120
 fi

@@ -323,6 +323,7 @@ void BindAll(Binder& b, Mem1Config& c) {
       m.Real("rms_norm_eps", &i.rms_norm_eps, 0.0, 1.0, /*lo_open=*/true);
       m.Bool("tie_word_embeddings", &i.tie_word_embeddings);
       m.Real("init_std", &i.init_std, 0.0, 10.0);
+      m.Bool("copy_circuit", &i.copy_circuit);
       m.Require(i.hidden_size % i.num_attention_heads == 0, "hidden_size",
                 "must be divisible by num_attention_heads (" + std::to_string(i.hidden_size) +
                     " % " + std::to_string(i.num_attention_heads) + " != 0)");

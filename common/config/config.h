@@ -76,6 +76,9 @@ struct ModelInitOptions {
   double rms_norm_eps = 1e-6;
   bool tie_word_embeddings = true;
   double init_std = 0.02;                   // N(0, std) init for linear/embedding weights
+  // Write an analytic copy (induction) circuit into layers 0-1 at init (common/model/
+  // copy_circuit.h): needs >= 2 layers and (2 + num_key_value_heads) * head_dim <= hidden_size.
+  bool copy_circuit = false;
 };
 
 struct ModelOptions {

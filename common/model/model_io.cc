@@ -4,6 +4,7 @@
 #include <fstream>
 #include <set>
 
+#include "common/model/copy_circuit.h"
 #include "common/model/safetensors.h"
 
 namespace mem1 {
@@ -129,6 +130,7 @@ Result<Qwen2ForCausalLM> LoadOrInitModel(const ModelOptions& model, const Runtim
   if (!model.checkpoint.empty()) return LoadHfModel(model.checkpoint, device, dtype);
   Qwen2ForCausalLM m(Qwen2ConfigFromInit(model.init));
   m->InitWeights(runtime.seed, model.init.init_std);
+  if (model.init.copy_circuit) MEM1_RETURN_IF_ERROR(InitCopyCircuit(m, runtime.seed, model.init.init_std));
   try {
     m->to(device, dtype);
   } catch (const c10::Error& e) {
