@@ -19,8 +19,15 @@ ENTITIES=${ENTITIES:-2000}        # QA world: countries + cities + people
 TWO_HOP=${TWO_HOP:-0}             # chance of a bridge question per entity
 DISTRACTORS=${DISTRACTORS:-1}     # distractor passages per entity
 TOP_K=${TOP_K:-3}                 # passages per search
-VOCAB=${VOCAB:-2048}
+# QA: a vocabulary large enough that the world's names are single tokens (README, "Why the
+# defaults are what they are"). COPY_CIRCUIT=true writes the analytic copy circuit into the
+# fresh policy (model.init.copy_circuit; it needs 4 * head_dim <= HIDDEN and KV_HEADS >= 2, e.g.
+# HEADS=4 ROPE_THETA=1000000) and keeps it frozen through SFT and PPO (FREEZE, a parameter-name
+# regex for learner.optim.freeze): an experiment, not yet shown to raise EM.
+if [ "$ENV" = webshop ]; then VOCAB=${VOCAB:-2048}; else VOCAB=${VOCAB:-16384}; fi
 HIDDEN=${HIDDEN:-256}; LAYERS=${LAYERS:-4}; HEADS=${HEADS:-8}; KV_HEADS=${KV_HEADS:-2}
+ROPE_THETA=${ROPE_THETA:-10000}; COPY_CIRCUIT=${COPY_CIRCUIT:-false}
+if [ "$COPY_CIRCUIT" = true ]; then FREEZE=${FREEZE-'model\.layers\.[01]\.self_attn\..*'}; else FREEZE=${FREEZE:-}; fi
 EXPERT_TASKS=${EXPERT_TASKS:-3000}
 SFT_OBJECTIVES=${SFT_OBJECTIVES:-1,2}
 SFT_STEPS=${SFT_STEPS:-400}
@@ -116,12 +123,13 @@ $B/mem1 tokenizer train --corpus "$RUN/tokenizer_corpus.txt" --out "$RUN/tokeniz
 echo "== 5/9 policy: embedded Qwen2-family shape (HF layout)"
 MODEL=(--set model.init.vocab_size="$VOCAB" --set model.init.hidden_size="$HIDDEN" --set model.init.num_hidden_layers="$LAYERS"
        --set model.init.intermediate_size="$((HIDDEN * 11 / 4))" --set model.init.num_attention_heads="$HEADS"
-       --set model.init.num_key_value_heads="$KV_HEADS")
+       --set model.init.num_key_value_heads="$KV_HEADS" --set model.init.rope_theta="$ROPE_THETA"
+       --set model.init.copy_circuit="$COPY_CIRCUIT")
 $B/mem1 init-model --config configs/default.yaml "${MODEL[@]}" --tokenizer "$RUN/tokenizer.model" --out "$RUN/init"
 $B/mem1 model-info --checkpoint "$RUN/init" --no-tensors
 
 COMMON=(--set env.qa.data_dir="$RUN/qa" --set tokenizer.path="$RUN/tokenizer.model" --set env.qa.top_k="$TOP_K"
-        --set actor.num_envs=4 --set actor.max_turns=6)
+        --set actor.num_envs=4 --set actor.max_turns=6 --set learner.optim.freeze="$FREEZE")
 echo "== 6/9 expert data once: $EXPERT_TASKS scripted-expert trajectories ($SFT_OBJECTIVES objectives) into a trajectory store"
 rm -rf "$RUN/expert" "$RUN/expert-dev"
 $B/mem1 datagen expert --config configs/default.yaml "${COMMON[@]}" --set model.checkpoint="$RUN/init" --set actor.num_envs=32 \

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <regex>
 
 #include "learner/adamw.h"
 #include "learner/losses.h"
@@ -12,14 +13,23 @@ namespace mem1 {
 Trainer::Trainer(Qwen2ForCausalLM policy, const LearnerOptions& options, Communicator* comm)
     : policy_(std::move(policy)), options_(options), comm_(comm) {
   CHECK(comm_ != nullptr);
+  const std::regex freeze(options_.optim.freeze.empty() ? std::string("$^") : options_.optim.freeze);
+  int64_t frozen = 0;
   for (auto& p : policy_->named_parameters(true)) {
     Param q;
     q.name = p.key();
+    q.frozen = !options_.optim.freeze.empty() && std::regex_match(p.key(), freeze);
+    frozen += q.frozen ? p.value().numel() : 0;
     q.tensor = p.value();
     q.m = torch::zeros_like(p.value(), torch::kFloat32);
     q.v = torch::zeros_like(p.value(), torch::kFloat32);
     q.critic = p.key().rfind("value_head.", 0) == 0;
     params_.push_back(std::move(q));
+  }
+  if (!options_.optim.freeze.empty()) {
+    LOG(INFO) << "optim.freeze \"" << options_.optim.freeze << "\": " << frozen << " parameters frozen "
+              << (options_.optim.freeze_steps > 0 ? "for " + std::to_string(options_.optim.freeze_steps) + " steps"
+                                                   : std::string("for the whole run"));
   }
   if (options_.ppo.algorithm != Algorithm::kSft && options_.ppo.kl_coef > 0) {
     reference_ = Qwen2ForCausalLM(policy_->config());
@@ -407,8 +417,12 @@ void Trainer::AllReduceGradients(StepStats* st) {
 void Trainer::OptimizerStep(StepStats* st) {
   torch::NoGradGuard g;
   const auto& o = options_.optim;
+  const bool freezing = options_.optim.freeze_steps == 0 || step_ < options_.optim.freeze_steps;
+  auto is_frozen = [&](const Param& p) { return p.frozen && freezing; };
   std::vector<torch::Tensor> grads;
-  for (auto& p : params_) grads.push_back(p.tensor.grad());
+  for (auto& p : params_) {
+    if (!is_frozen(p)) grads.push_back(p.tensor.grad());
+  }
   st->grad_norm = GlobalGradNorm(grads);
   st->lr = LearningRate(step_, o.actor_lr);
   if (!std::isfinite(st->grad_norm)) {
@@ -418,6 +432,7 @@ void Trainer::OptimizerStep(StepStats* st) {
   const double scale = GradClipScale(st->grad_norm, o.grad_clip);
   st->lr = LearningRate(step_, o.actor_lr);
   for (auto& p : params_) {
+    if (is_frozen(p)) continue;
     const double lr = LearningRate(step_, p.critic ? o.critic_lr : o.actor_lr);
     AdamWUpdate(o, step_ + 1, lr, p.tensor.grad().to(torch::kFloat32) * scale, &p.tensor, &p.m, &p.v);
   }

@@ -102,6 +102,7 @@ class Trainer {
     torch::Tensor tensor;
     torch::Tensor m, v;  // AdamW moments
     bool critic = false;
+    bool frozen = false;  // matches optim.freeze: no update while step < freeze_steps (or always)
   };
   StepStats StepImpl(const std::vector<proto::Trajectory>& shard);
   void AllReduceGradients(StepStats* stats);

@@ -94,6 +94,7 @@ Result<RolloutOptions> RolloutOptionsFromConfig(const Mem1Config& config) {
   ro.max_turns = a.max_turns;
   ro.max_new_tokens_per_turn = a.max_new_tokens_per_turn;
   ro.max_state_tokens = a.max_state_tokens;
+  ro.prefill_scripted_turns = a.prefill_scripted_turns;
   ro.slot_capacity = a.slot_capacity;
   ro.end_on_format_error = a.end_on_format_error;
   ro.sampling.temperature = a.temperature;
@@ -143,7 +144,7 @@ void RolloutEngine::Impl::BeginGeneration(Slot& s) {
         s.teacher_turn = scripted->complete;
         // A whole scripted turn after a context still to be written: one forward does both.
         const int64_t L = static_cast<int64_t>(ids.size());
-        if (s.teacher_turn && !s.pending.empty() && L <= opt.max_new_tokens_per_turn) {
+        if (opt.prefill_scripted_turns && s.teacher_turn && !s.pending.empty() && L <= opt.max_new_tokens_per_turn) {
           const int64_t start = s.layout->turn_start_position();
           for (int64_t k = 0; k < L; ++k) {
             s.pending.push_back(ids[k]);

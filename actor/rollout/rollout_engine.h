@@ -42,6 +42,9 @@ struct RolloutOptions {
   int64_t batch_size = ActorOptions{}.num_envs;                    // concurrent episodes (KV slots); default 8
   int32_t max_turns = ActorOptions{}.max_turns;                    // MEM1: 6 (QA), 10 (WebShop); default 6
   int64_t max_new_tokens_per_turn = ActorOptions{}.max_new_tokens_per_turn;  // default 128
+  // A complete scripted (teacher) turn is written into the KV cache in the same prefill as its
+  // context and scored there, instead of one decode step per token (same log-probs).
+  bool prefill_scripted_turns = ActorOptions{}.prefill_scripted_turns;
   int64_t max_state_tokens = ActorOptions{}.max_state_tokens;      // cap on <IS> body tokens; 0 (default) = off (then the close tag is forced)
   int64_t slot_capacity = ActorOptions{}.slot_capacity;            // KV tokens per slot (default 4096); an episode that would exceed it is truncated
   bool reuse_prompt_kv = true;          // false: re-prefill the prompt every turn (benchmark baseline)

@@ -356,6 +356,7 @@ void BindAll(Binder& b, Mem1Config& c) {
     s.Integer("max_turns", &a.max_turns, 1, 1 << 16);
     s.Integer("max_new_tokens_per_turn", &a.max_new_tokens_per_turn, 1, 1 << 20);
     s.Integer("max_state_tokens", &a.max_state_tokens, 0, 1 << 20);
+    s.Bool("prefill_scripted_turns", &a.prefill_scripted_turns);
     s.Integer("slot_capacity", &a.slot_capacity, 16, kBig);
     s.Parsed("context_policy", &a.policy, ContextPolicy::Parse, [](const ContextPolicy& p) { return p.Name(); });
     s.Parsed("preset", &a.tag_preset, GetTagPreset, [](const TagPreset& p) { return p.name; });
@@ -441,6 +442,17 @@ void BindAll(Binder& b, Mem1Config& c) {
       p.Integer("warmup_steps", &o.warmup_steps, 0, 1 << 30);
       p.Real("min_lr_ratio", &o.min_lr_ratio, 0.0, 1.0);
       p.Real("grad_clip", &o.grad_clip, 0.0, 1e9);
+      p.String("freeze", &o.freeze);
+      p.Integer("freeze_steps", &o.freeze_steps, 0, 1 << 30);
+      bool regex_ok = true;
+      std::string regex_error;
+      try {
+        std::regex re(o.freeze);
+      } catch (const std::regex_error& e) {
+        regex_ok = false;
+        regex_error = e.what();
+      }
+      p.Require(regex_ok, "freeze", "is not a valid regular expression (" + regex_error + ")");
     });
   });
 }

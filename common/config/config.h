@@ -122,6 +122,7 @@ struct ActorOptions {
   int32_t max_turns = 6;                                  // 6 for QA, 10 for WebShop (MEM1)
   int32_t max_new_tokens_per_turn = 128;
   int32_t max_state_tokens = 0;                           // cap on <IS> tokens; 0 = off
+  bool prefill_scripted_turns = true;  // a teacher's whole turn is scored in its context's prefill (false: token by token)
   int64_t slot_capacity = 4096;                           // KV tokens per slot
   ContextPolicy policy;                                   // YAML actor.context_policy: mem1 | full | window:K (default mem1)
   TagPreset tag_preset;                                   // YAML actor.preset: paper | mem1-code | mem1-code-eval (default paper)
@@ -193,6 +194,11 @@ struct OptimOptions {
   int32_t warmup_steps = 0;      // linear warm-up from 0
   double min_lr_ratio = 0.1;     // cosine decays to this fraction of the peak lr at total_steps
   double grad_clip = 1.0;        // global grad-norm clip; 0 = off
+  // Parameters whose HF name matches this ECMAScript regex are not updated (nor counted in the
+  // grad norm) for the first `freeze_steps` steps (0 = the whole run); "" = none. E.g. keep the
+  // analytic copy circuit of model.init.copy_circuit: "model\\.layers\\.[01]\\.self_attn\\..*".
+  std::string freeze = "";
+  int32_t freeze_steps = 0;
 };
 
 // Learner-process settings.

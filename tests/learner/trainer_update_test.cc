@@ -343,5 +343,39 @@ TEST(TrainerUpdateTest, KlTermIsTheK3EstimateAgainstTheFrozenInitialPolicy) {
   }
 }
 
+// optim.freeze: matching parameters keep their values (and stay out of the grad norm) for
+// freeze_steps steps, then train like the rest; freeze_steps 0 freezes them for the whole run.
+TEST(TrainerUpdateTest, FrozenParametersStayPutForFreezeStepsThenTrain) {
+  auto comm = MakeLocalCommunicator();
+  const auto batch = SyntheticBatch(611, 4, 97, 0);
+  const std::string layer0 = "model.layers.0.self_attn.q_proj.weight";
+  for (int32_t freeze_steps : {0, 2}) {
+    LearnerOptions o = Sft();
+    o.optim.actor_lr = 1e-2;
+    o.optim.freeze = "model\\.layers\\.0\\.self_attn\\..*";
+    o.optim.freeze_steps = freeze_steps;
+    Trainer t(TinyModel(83), o, comm.get());
+    const auto start = Weights(t.policy());
+    for (int step = 0; step < 3; ++step) {
+      const auto before = Weights(t.policy());
+      auto st = t.Step(batch);
+      ASSERT_TRUE(st.ok()) << st.status().ToString();
+      const auto d = Delta(before, t.policy());
+      const bool frozen = freeze_steps == 0 || step < freeze_steps;
+      for (const auto& [name, delta] : d) {
+        if (name.rfind("value_head.", 0) == 0) continue;
+        const bool matches = name.rfind("model.layers.0.self_attn.", 0) == 0;
+        const float moved = delta.abs().max().item<float>();
+        if (matches && frozen) {
+          EXPECT_EQ(moved, 0.0f) << name << " step " << step;
+        } else {
+          EXPECT_GT(moved, 0.0f) << name << " step " << step;
+        }
+      }
+    }
+    EXPECT_EQ(torch::equal(start.at(layer0), Weights(t.policy()).at(layer0)), freeze_steps == 0);
+  }
+}
+
 }  // namespace
 }  // namespace mem1

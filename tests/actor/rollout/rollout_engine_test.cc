@@ -153,8 +153,11 @@ class EarlyStop : public ScriptedPolicy {
 
 TEST_F(RolloutEngineTest, ScriptedTurnsEndAtTheirFirstActionAndReproduceLogprobs) {
   for (const char* policy : {"mem1", "full"}) {
+  std::vector<float> lps[2];
+  for (bool prefill : {true, false}) {
     auto m = Model(1);
     RolloutOptions o;
+    o.prefill_scripted_turns = prefill;
     o.policy = ContextPolicy::Parse(policy).value();
     o.batch_size = 2;
     o.max_turns = 3;
@@ -176,9 +179,16 @@ TEST_F(RolloutEngineTest, ScriptedTurnsEndAtTheirFirstActionAndReproduceLogprobs
         EXPECT_EQ(std::vector<int32_t>(seg.token_ids().begin(), seg.token_ids().end()), expected) << policy;
       }
       worst = std::max(worst, MaxLogprobError(m, t, &scored));
+      for (const auto& seg : t.segments()) {
+        if (seg.role() == proto::ROLE_MODEL) lps[prefill].insert(lps[prefill].end(), seg.behaviour_logprobs().begin(), seg.behaviour_logprobs().end());
+      }
     }
     EXPECT_EQ(scored, 3 * 3 * static_cast<int64_t>(expected.size())) << policy;
     EXPECT_LE(worst, 1e-4) << policy;
+  }
+  // The same behaviour log-probs whether scripted turns are prefilled or decoded token by token.
+  ASSERT_EQ(lps[0].size(), lps[1].size()) << policy;
+  for (size_t i = 0; i < lps[0].size(); ++i) EXPECT_NEAR(lps[0][i], lps[1][i], 1e-4) << policy << " " << i;
   }
 }
 

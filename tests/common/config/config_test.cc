@@ -228,5 +228,16 @@ TEST(ConfigTest, KeyThatIsNotANameIsAnError) {
   }
 }
 
+TEST(ConfigTest, FreezePatternMustBeARegularExpression) {
+  auto bad = ParseConfig("learner:\n  optim:\n    freeze: \"model.(layers\"\n", "f.yaml", {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("learner.optim.freeze"), std::string::npos) << bad.status().message();
+  EXPECT_NE(bad.status().message().find("not a valid regular expression"), std::string::npos) << bad.status().message();
+  auto good = ParseConfig("learner:\n  optim:\n    freeze: \"model\\\\.layers\\\\.[01]\\\\..*\"\n    freeze_steps: 50\n", "f.yaml", {});
+  ASSERT_TRUE(good.ok()) << good.status().ToString();
+  EXPECT_EQ(good->learner.optim.freeze, "model\\.layers\\.[01]\\..*");
+  EXPECT_EQ(good->learner.optim.freeze_steps, 50);
+}
+
 }  // namespace
 }  // namespace mem1

@@ -27,14 +27,19 @@ Qwen2Config CircuitConfig(int64_t layers = 4) {
 
 // Fraction of the positions of a repeated segment (seeded random tokens: 200 before, the
 // segment of 30, `gap` others, the segment again) whose greedy next token is the one that
-// followed the same token in the first copy. Positions are the plain 0..T-1.
-double CopyAccuracy(Qwen2ForCausalLM& m, int64_t gap, uint64_t seed) {
+// followed the same token in the first copy. Positions are the plain 0..T-1. With
+// `distractors`, the 200 tokens before hold every segment token once more, followed by another
+// token: matching one token back is then ambiguous, matching two is not.
+double CopyAccuracy(Qwen2ForCausalLM& m, int64_t gap, uint64_t seed, bool distractors = false) {
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<int64_t> tok(0, m->config().vocab_size - 1);
-  std::vector<int64_t> seq;
-  for (int i = 0; i < 200; ++i) seq.push_back(tok(rng));
   std::vector<int64_t> seg(30);
   for (auto& t : seg) t = tok(rng);
+  std::vector<int64_t> seq;
+  for (int i = 0; i < 200; ++i) seq.push_back(tok(rng));
+  if (distractors) {
+    for (size_t k = 0; k < seg.size(); ++k) seq[10 + 6 * k] = seg[k];  // followed by a random token
+  }
   seq.insert(seq.end(), seg.begin(), seg.end());
   for (int64_t i = 0; i < gap; ++i) seq.push_back(tok(rng));
   const int64_t second = static_cast<int64_t>(seq.size());
@@ -55,14 +60,14 @@ TEST(CopyCircuitTest, AFreshModelWithTheCircuitCopiesARepeatedSegment) {
   Qwen2ForCausalLM circuit(CircuitConfig());
   circuit->InitWeights(7, 0.02);
   ASSERT_TRUE(InitCopyCircuit(circuit, 7, 0.02).ok());
-  for (int64_t gap : {20, 150}) {
+  for (auto [gap, distractors] : {std::pair<int64_t, bool>{20, false}, {150, false}, {150, true}}) {
     double plain_acc = 0, circuit_acc = 0;
     for (uint64_t s = 1; s <= 3; ++s) {
-      plain_acc += CopyAccuracy(plain, gap, s) / 3;
-      circuit_acc += CopyAccuracy(circuit, gap, s) / 3;
+      plain_acc += CopyAccuracy(plain, gap, s, distractors) / 3;
+      circuit_acc += CopyAccuracy(circuit, gap, s, distractors) / 3;
     }
-    std::printf("gap %ld: greedy copy accuracy %.3f with the circuit, %.3f without\n", static_cast<long>(gap),
-                circuit_acc, plain_acc);
+    std::printf("gap %ld%s: greedy copy accuracy %.3f with the circuit, %.3f without\n", static_cast<long>(gap),
+                distractors ? " (every token also seen before another one)" : "", circuit_acc, plain_acc);
     EXPECT_LE(plain_acc, 0.05) << gap;
     EXPECT_GE(circuit_acc, 0.5) << gap;
   }
@@ -76,7 +81,7 @@ TEST(CopyCircuitTest, ShapesItCannotHoldAreRefusedAndLeaveTheModelUnchanged) {
   EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
   EXPECT_NE(st.message().find("num_hidden_layers >= 2"), std::string::npos) << st.message();
   Qwen2Config narrow = CircuitConfig();
-  narrow.num_attention_heads = 2;  // head_dim 128: (2 + 2) * 128 > 256
+  narrow.num_attention_heads = 2;  // head_dim 128: 4 * 128 > 256
   Qwen2ForCausalLM wide_heads(narrow);
   wide_heads->InitWeights(1, 0.02);
   auto q = wide_heads->model->layers[0]->as<Qwen2DecoderLayer>()->self_attn->q_proj->weight.clone();
@@ -94,8 +99,8 @@ TEST(CopyCircuitTest, ConfigOptionInitsTheCircuitOrNamesWhyNot) {
   mo.init.hidden_size = 64;
   mo.init.intermediate_size = 96;
   mo.init.num_hidden_layers = 2;
-  mo.init.num_attention_heads = 4;  // head_dim 16: (2 + 1) * 16 <= 64
-  mo.init.num_key_value_heads = 1;
+  mo.init.num_attention_heads = 4;  // head_dim 16: 4 * 16 <= 64
+  mo.init.num_key_value_heads = 2;
   mo.init.rope_theta = 1e6;
   mo.init.copy_circuit = true;
   RuntimeOptions rt;
