@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
+#include <optional>
 #include <regex>
 
 #include "learner/adamw.h"
@@ -13,12 +14,13 @@ namespace mem1 {
 Trainer::Trainer(Qwen2ForCausalLM policy, const LearnerOptions& options, Communicator* comm)
     : policy_(std::move(policy)), options_(options), comm_(comm) {
   CHECK(comm_ != nullptr);
-  const std::regex freeze(options_.optim.freeze.empty() ? std::string("$^") : options_.optim.freeze);
+  std::optional<std::regex> freeze;  // the pattern was checked when the config was parsed
+  if (!options_.optim.freeze.empty()) freeze.emplace(options_.optim.freeze);
   int64_t frozen = 0;
   for (auto& p : policy_->named_parameters(true)) {
     Param q;
     q.name = p.key();
-    q.frozen = !options_.optim.freeze.empty() && std::regex_match(p.key(), freeze);
+    q.frozen = freeze.has_value() && std::regex_match(p.key(), *freeze);
     frozen += q.frozen ? p.value().numel() : 0;
     q.tensor = p.value();
     q.m = torch::zeros_like(p.value(), torch::kFloat32);

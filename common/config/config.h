@@ -77,7 +77,7 @@ struct ModelInitOptions {
   bool tie_word_embeddings = true;
   double init_std = 0.02;                   // N(0, std) init for linear/embedding weights
   // Write an analytic copy (induction) circuit into layers 0-1 at init (common/model/
-  // copy_circuit.h): needs >= 2 layers and (2 + num_key_value_heads) * head_dim <= hidden_size.
+  // copy_circuit.h): needs >= 2 layers, >= 2 KV heads and 4 * head_dim <= hidden_size.
   bool copy_circuit = false;
 };
 

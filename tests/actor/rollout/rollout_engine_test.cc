@@ -64,6 +64,19 @@ class RolloutEngineTest : public ::testing::Test {
 
   // Max |recomputed - recorded| log-prob over all model tokens, from ONE forward over the
   // masked sequence.
+  // Sampled rollouts (temperature 1) of `policy` in 1024-token KV slots.
+  static RolloutOptions SampledOptions(const char* policy, int64_t batch, int max_turns, int64_t max_new, uint64_t seed) {
+    RolloutOptions o;
+    o.policy = ContextPolicy::Parse(policy).value();
+    o.batch_size = batch;
+    o.max_turns = max_turns;
+    o.max_new_tokens_per_turn = max_new;
+    o.slot_capacity = 1024;
+    o.sampling.temperature = 1.0;
+    o.sampling.seed = seed;
+    return o;
+  }
+
   static float MaxLogprobError(Qwen2ForCausalLM& m, const proto::Trajectory& t, int64_t* scored) {
     auto seq = BuildMaskedSequence(t);
     EXPECT_TRUE(seq.ok()) << seq.status().ToString();
@@ -115,14 +128,7 @@ TEST_F(RolloutEngineTest, OneMaskedForwardReproducesEveryBehaviourLogprob) {
   for (const char* policy : {"mem1", "full", "window:24"}) {
     for (bool with_teacher : {false, true}) {
       auto m = Model(1);
-      RolloutOptions o;
-      o.policy = ContextPolicy::Parse(policy).value();
-      o.batch_size = 3;
-      o.max_turns = 4;
-      o.max_new_tokens_per_turn = 10;
-      o.slot_capacity = 1024;
-      o.sampling.temperature = 1.0;
-      o.sampling.seed = 5;
+      RolloutOptions o = SampledOptions(policy, /*batch=*/3, /*max_turns=*/4, /*max_new=*/10, /*seed=*/5);
       Mixed teacher;
       ScriptedEnvOptions env;
       env.turns = 10;
@@ -153,42 +159,34 @@ class EarlyStop : public ScriptedPolicy {
 
 TEST_F(RolloutEngineTest, ScriptedTurnsEndAtTheirFirstActionAndReproduceLogprobs) {
   for (const char* policy : {"mem1", "full"}) {
-  std::vector<float> lps[2];
-  for (bool prefill : {true, false}) {
-    auto m = Model(1);
-    RolloutOptions o;
-    o.prefill_scripted_turns = prefill;
-    o.policy = ContextPolicy::Parse(policy).value();
-    o.batch_size = 2;
-    o.max_turns = 3;
-    o.max_new_tokens_per_turn = 40;
-    o.slot_capacity = 1024;
-    o.sampling.seed = 9;
-    EarlyStop teacher;
-    ScriptedEnvOptions env;
-    env.turns = 10;
-    auto trajs = Run(m, o, 3, env, &teacher);
-    ASSERT_EQ(trajs.size(), 3u);
-    const auto expected = tok_->Encode("<IS>note</IS><query>word</query>");
-    int64_t scored = 0;
-    float worst = 0;
-    for (const auto& t : trajs) {
-      EXPECT_EQ(t.metrics().turns(), 3) << policy;
-      for (const auto& seg : t.segments()) {
-        if (seg.role() != proto::ROLE_MODEL) continue;
-        EXPECT_EQ(std::vector<int32_t>(seg.token_ids().begin(), seg.token_ids().end()), expected) << policy;
+    std::vector<float> lps[2];
+    for (bool prefill : {true, false}) {
+      auto m = Model(1);
+      RolloutOptions o = SampledOptions(policy, /*batch=*/2, /*max_turns=*/3, /*max_new=*/40, /*seed=*/9);
+      o.prefill_scripted_turns = prefill;
+      EarlyStop teacher;
+      ScriptedEnvOptions env;
+      env.turns = 10;
+      auto trajs = Run(m, o, 3, env, &teacher);
+      ASSERT_EQ(trajs.size(), 3u);
+      const auto expected = tok_->Encode("<IS>note</IS><query>word</query>");
+      int64_t scored = 0;
+      float worst = 0;
+      for (const auto& t : trajs) {
+        EXPECT_EQ(t.metrics().turns(), 3) << policy;
+        for (const auto& seg : t.segments()) {
+          if (seg.role() != proto::ROLE_MODEL) continue;
+          EXPECT_EQ(std::vector<int32_t>(seg.token_ids().begin(), seg.token_ids().end()), expected) << policy;
+          lps[prefill].insert(lps[prefill].end(), seg.behaviour_logprobs().begin(), seg.behaviour_logprobs().end());
+        }
+        worst = std::max(worst, MaxLogprobError(m, t, &scored));
       }
-      worst = std::max(worst, MaxLogprobError(m, t, &scored));
-      for (const auto& seg : t.segments()) {
-        if (seg.role() == proto::ROLE_MODEL) lps[prefill].insert(lps[prefill].end(), seg.behaviour_logprobs().begin(), seg.behaviour_logprobs().end());
-      }
+      EXPECT_EQ(scored, 3 * 3 * static_cast<int64_t>(expected.size())) << policy;
+      EXPECT_LE(worst, 1e-4) << policy;
     }
-    EXPECT_EQ(scored, 3 * 3 * static_cast<int64_t>(expected.size())) << policy;
-    EXPECT_LE(worst, 1e-4) << policy;
-  }
-  // The same behaviour log-probs whether scripted turns are prefilled or decoded token by token.
-  ASSERT_EQ(lps[0].size(), lps[1].size()) << policy;
-  for (size_t i = 0; i < lps[0].size(); ++i) EXPECT_NEAR(lps[0][i], lps[1][i], 1e-4) << policy << " " << i;
+    // The same behaviour log-probs whether scripted turns are prefilled or decoded token by token.
+    ASSERT_EQ(lps[0].size(), lps[1].size()) << policy;
+    for (size_t i = 0; i < lps[0].size(); ++i) EXPECT_NEAR(lps[0][i], lps[1][i], 1e-4) << policy << " " << i;
   }
 }
 
