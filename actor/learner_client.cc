@@ -141,7 +141,7 @@ void LearnerClient::Loop() {
   WeightAssembler assembler(wao);
   std::string incarnation, ack_incarnation;
   const double start = MonotonicSeconds();
-  double last_heard = start, last_hb = 0, last_rv_check = 0;
+  double last_heard = start, last_hb = 0, last_rv_check = 0, last_finish_check = 0;
   int64_t weight_errors = 0;
   double finish_deadline = -1;  // after "finished": linger for the final weights
   std::FILE* ack_log = options_.ack_log_path.empty() ? nullptr : std::fopen(options_.ack_log_path.c_str(), "a");
@@ -213,6 +213,21 @@ void LearnerClient::Loop() {
       if (auto st = connect(SplitEndpoints(options_.learner_endpoints), options_.weights_endpoint); !st.ok()) {
         Fail(st);
         break;
+      }
+    }
+    // The learner may finish while we cannot hear it (a partition through its last seconds, or
+    // acks lost with a dropped connection): its rendezvous file, when we can read it, says so.
+    // Only the incarnation we talk to counts, so a stale file from another run never ends us.
+    if (!finished_ && !options_.run_dir.empty() && now - last_finish_check >= 1.0) {
+      last_finish_check = now;
+      const std::string& talking_to = use_rendezvous ? incarnation : ack_incarnation;
+      if (!talking_to.empty()) {
+        if (auto rv = ReadRendezvous(rv_path); rv.ok() && rv->state == "finished" && rv->incarnation == talking_to) {
+          LOG(INFO) << "actor " << options_.actor_id << ": the learner's rendezvous file says it finished";
+          std::lock_guard<std::mutex> l(mu_);
+          finished_ = true;
+          cv_.notify_all();
+        }
       }
     }
     if (links == nullptr) {

@@ -37,7 +37,8 @@ namespace mem1 {
 
 struct LearnerClientOptions {
   std::string actor_id;                    // routing id and Trajectory.actor_id
-  std::string run_dir;                     // where rendezvous.json is (when endpoints are "")
+  std::string run_dir;                     // where rendezvous.json is (endpoints "": how to connect;
+                                           // always: a "finished" state for our learner ends us)
   std::string learner_endpoints;           // "" = rendezvous; else comma-separated, rank order
   std::string weights_endpoint;            // "" = rendezvous
   int32_t spool_capacity = 256;            // unacked trajectories held

@@ -4,19 +4,24 @@
 #   1. killed for PART_S seconds: every connection drops and reconnects are refused, then it is
 #      started again on the same ports;
 #   2. frozen (SIGSTOP) for PART_S seconds: connections stay open and bytes go nowhere (a silent
-#      partition: no reset, no error), then thawed (SIGCONT).
-# Asserts: both actors survive both partitions and exit 0 on the final weights; trajectories made
-# during a partition stay spooled and reach the store afterwards (the actors re-send); every acked
-# trajectory is stored exactly once; the learner trains to the end.
+#      partition: no reset, no error), then thawed (SIGCONT);
+#   3. then actor 2 itself is frozen until the learner has finished and exited: it never hears a
+#      "finished" ack, and must learn it from the run's rendezvous file.
+# Asserts: both actors survive both partitions and exit 0 (actor 1 on the final weights, actor 2
+# by the rendezvous file); trajectories made during a partition stay spooled and reach the store
+# afterwards (the actors re-send); every acked trajectory is stored exactly once; the learner
+# trains to the end.
 # Usage: partition_test.sh BIN_DIR SOURCE_DIR
 set -uo pipefail
 BIN="$1"; SRC="$2"
 PART_S="${PART_S:-12}"
+STEPS=20  # enough that training is still under way when the second partition begins (checked)
 T=$(mktemp -d); RUN="$T/run"
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null; done
-  pkill -KILL -f "$RUN" 2>/dev/null; rm -rf "$T"
+  pkill -KILL -f "$RUN" 2>/dev/null
+  if [ -n "${KEEP_DIR:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
 fails=0; passes=0
@@ -46,11 +51,12 @@ COMMON=(--config "$SRC/configs/default.yaml" --set run.dir="$RUN" --set model.in
         --set model.init.num_key_value_heads=2 --set tokenizer.path="$T/tok.model"
         --set env.qa.data_dir="$T/data" --set env.qa.objectives=1
         --set actor.num_envs=2 --set actor.max_turns=3 --set actor.max_new_tokens_per_turn=24
-        --set learner.global_batch=4 --set learner.checkpoint_every=100 --set learner.total_steps=10
+        --set learner.global_batch=4 --set learner.checkpoint_every=100 --set learner.total_steps=$STEPS
         --set learner.mode=async --set learner.ppo.max_policy_lag=3 --set learner.advertise_host=127.0.0.1
         --set learner.bind_endpoint=tcp://127.0.0.1:$P_DATA --set learner.publish_endpoint=tcp://127.0.0.1:$P_WEIGHTS
         --set actor.heartbeat_s=0.5 --set actor.resend_after_s=2 --set actor.spool_capacity=8
-        --set learner.data_timeout_s=120)
+        --set learner.data_timeout_s=120
+        --set learner.max_backlog=1000)  # never pause the actors: they send (and must re-send) through every partition
 quiet "$BIN/mem1" init-model "${COMMON[@]}" --tokenizer "$T/tok.model" --out "$T/init"
 COMMON+=(--set model.checkpoint="$T/init")
 
@@ -98,22 +104,42 @@ wait_for "acks after the hard partition" 60 bash -c "[ \$(cat '$T'/acked-*.txt |
 # 2. Silent partition: the forwarder frozen, connections open, nothing flows.
 step_now=$(python3 -c "import json
 print(max(json.loads(l)['step'] for l in open('$RUN/metrics.jsonl')))")
+[ "$step_now" -lt $((STEPS - 2)) ] || bad "test timing: the learner was at step $step_now of $STEPS when the silent partition began"
 kill -STOP "$PROXY"
 sleep "$PART_S"
 alive && ok "both actors alive after a ${PART_S} s silent partition" || bad "an actor died during the silent partition"
 kill -CONT "$PROXY"
-wait_for "the learner to finish" 180 bash -c "grep -q 'learner finished at step 10' '$T/learner.log'" \
-  && ok "learner trained to step 10 after both partitions (step $step_now when the second began)"
+
+# 3. The learner finishes while actor 2 cannot hear it (the process is frozen through the
+#    learner's last steps, its final acks and its exit): on waking, the run's rendezvous file
+#    says this learner finished, and the actor ends cleanly instead of waiting out
+#    actor.learner_timeout_s.
+wait_for "training after the silent partition" 60 step_at_least $((step_now + 1))
+kill -STOP "$ACTOR2"
+grep -q "learner finished at step" "$T/learner.log" && bad "test timing: the learner finished before actor 2 was frozen"
+wait_for "the learner to finish" 180 bash -c "grep -q 'learner finished at step $STEPS' '$T/learner.log'" \
+  && ok "learner trained to step $STEPS after both partitions (step $step_now when the second began), actor 2 frozen from step $((step_now + 1))"
 wait "$LEARNER"; lrc=$?
 [ $lrc -eq 0 ] && ok "learner exited 0" || bad "learner exit status $lrc"
+kill -CONT "$ACTOR2"
 resent=0
 for i in 1 2; do
-  pid_var="ACTOR$i"; wait_for "actor $i to exit" 60 bash -c "! kill -0 ${!pid_var} 2>/dev/null"
+  pid_var="ACTOR$i"
+  if ! wait_for "actor $i to exit" 30 bash -c "! kill -0 ${!pid_var} 2>/dev/null"; then
+    echo "--- actor $i log (last 30 lines)"; tail -30 "$T/actor-$i.log"
+    kill -KILL "${!pid_var}" 2>/dev/null  # so the wait below returns and the test reports instead of hanging
+  fi
   wait "${!pid_var}"; arc=$?
   [ $arc -eq 0 ] && ok "actor $i exited 0" || { bad "actor $i exit status $arc"; tail -5 "$T/actor-$i.log"; }
   done_line=$(grep "done after" "$T/actor-$i.log" | tail -1)
-  grep -q "ended on weights v10 (learner v10)" <<<"$done_line" && ok "actor $i ended on the final weights (v10)" \
-    || bad "actor $i final weights: $done_line"
+  if [ "$i" = 1 ]; then
+    grep -q "ended on weights v$STEPS (learner v$STEPS)" <<<"$done_line" && ok "actor 1 ended on the final weights (v$STEPS)" \
+      || bad "actor 1 final weights: $done_line"
+  else
+    grep -q "rendezvous file says it finished" "$T/actor-2.log" && grep -q "the learner finished" <<<"$done_line" \
+      && ok "actor 2, frozen through the learner's end, learned from the rendezvous file that it finished" \
+      || bad "actor 2 did not learn that the learner finished: $done_line"
+  fi
   r=$(sed -n 's/.*re-sent \([0-9]*\).*/\1/p' <<<"$done_line"); resent=$((resent + ${r:-0}))
 done
 [ "$resent" -gt 0 ] && ok "the actors re-sent $resent trajectories that went unacked during the partitions" \
