@@ -14,6 +14,8 @@
 #include "bench/bench_env.h"
 #include "common/cli/cli_common.h"
 #include "common/memory/episode_metrics.h"
+#include "common/model/kv_cache.h"
+#include "common/util/strings.h"
 
 namespace mem1 {
 namespace {
@@ -29,11 +31,37 @@ struct RolloutBenchArgs {
 
 struct Row {
   double peak = 0, dependency = 0, seconds_per_episode = 0, tokens_per_second = 0;
+  double prefill_fraction = 0, decode_fraction = 0;  // of the engine's wall time, inside the model's forwards
+  double decode_rows_per_forward = 0, mean_context = 0, prefill_forward_share = 0, tokens_per_prefill = 0;
 };
 
+// The model alone: greedy decode of `steps` tokens for `batch` rows whose KV slots already
+// hold `context` tokens (argmax on the logits, no sampling, no environment): the speed the
+// rollout engine is measured against, at the same batch and context length.
+double RawDecodeTokensPerSecond(Qwen2ForCausalLM& model, int64_t batch, int64_t context, int64_t steps) {
+  torch::NoGradGuard no_grad;
+  const auto& cfg = model->config();
+  context = std::max<int64_t>(1, context);
+  KvCache cache(cfg, batch, context + steps + 2, torch::kCPU, torch::kFloat32);
+  std::vector<int64_t> slots(batch), ones(batch, 1);
+  for (int64_t b = 0; b < batch; ++b) slots[b] = b;
+  auto tokens = torch::randint(cfg.vocab_size, {batch, context}, torch::kLong);
+  auto pos = torch::arange(context, torch::kLong).unsqueeze(0).expand({batch, context}).contiguous();
+  auto next = model->ForwardCached(&cache, slots, tokens, pos, std::vector<int64_t>(batch, context))
+                  .logits.select(1, context - 1).argmax(-1).view({batch, 1});
+  double t0 = 0;
+  for (int64_t s = 0; s <= steps; ++s) {  // step 0 warms up, untimed
+    if (s == 1) t0 = MonotonicSeconds();
+    auto step_pos = torch::full({batch, 1}, context + s, torch::kLong);
+    next = model->ForwardCached(&cache, slots, next, step_pos, ones).logits.select(1, 0).argmax(-1).view({batch, 1});
+  }
+  return batch * steps / (MonotonicSeconds() - t0);
+}
+
 Row RunOne(Qwen2ForCausalLM& model, const Tokenizer* tok, const RolloutBenchArgs& a, const std::string& policy,
-           int turns, int prompt_words, bool reuse) {
+           int turns, int prompt_words, bool reuse, bool mixed = true) {
   RolloutOptions o;
+  o.mixed_steps = mixed;
   o.policy = ContextPolicy::Parse(policy).value();
   o.batch_size = a.batch;
   o.max_turns = turns;
@@ -57,7 +85,15 @@ Row RunOne(Qwen2ForCausalLM& model, const Tokenizer* tok, const RolloutBenchArgs
   r.peak = Summarize(peak).mean;
   r.dependency = Summarize(dep).mean;
   r.seconds_per_episode = engine.stats().wall_seconds / a.episodes;
-  r.tokens_per_second = engine.stats().generated_tokens / engine.stats().wall_seconds;
+  const RolloutStats& es = engine.stats();
+  r.tokens_per_second = es.generated_tokens / es.wall_seconds;
+  r.prefill_fraction = es.prefill_seconds / es.wall_seconds;
+  r.decode_fraction = es.decode_seconds / es.wall_seconds;
+  const double forwards = std::max<double>(1, es.prefill_steps + es.decode_steps);
+  r.decode_rows_per_forward = es.decode_rows / forwards;
+  r.mean_context = es.decode_rows > 0 ? static_cast<double>(es.decode_keys) / es.decode_rows : 0;
+  r.prefill_forward_share = es.prefill_steps / forwards;
+  r.tokens_per_prefill = es.prefill_steps > 0 ? static_cast<double>(es.prefill_tokens) / es.prefill_steps : 0;
   return r;
 }
 
@@ -104,6 +140,24 @@ int RunRolloutBench(const RolloutBenchArgs& a_in) {
                 << " turns=" << std::setw(2) << n << ": peak " << r.peak << " tokens, dependency " << std::setprecision(0)
                 << r.dependency << ", " << std::setprecision(3) << r.seconds_per_episode << " s/episode, "
                 << std::setprecision(0) << r.tokens_per_second << " generated tokens/s\n";
+      const double raw = RawDecodeTokensPerSecond(model, a.batch, std::lround(r.mean_context), 32);
+      std::cout << std::setprecision(0) << "  engine " << policy << " turns=" << n << ": " << r.tokens_per_second
+                << " generated tokens/s vs raw decode " << raw << " tokens/s at b=" << a.batch << ", context "
+                << r.mean_context << " (" << std::setprecision(2) << r.tokens_per_second / raw << "x raw); wall: "
+                << std::setprecision(0) << r.prefill_fraction * 100 << "% forwards with a prefill, "
+                << r.decode_fraction * 100 << "% decode-only forwards, "
+                << (1 - r.prefill_fraction - r.decode_fraction) * 100 << "% engine; " << std::setprecision(2)
+                << r.decode_rows_per_forward << " decode rows per forward, " << r.prefill_forward_share * 100
+                << "% of forwards carry a prefill (" << std::setprecision(0) << r.tokens_per_prefill
+                << " context tokens each)\n";
+      if (policy == "mem1") {
+        // The two-phase reference: pending contexts in padded prefill forwards of their own.
+        const Row two = RunOne(model, tok->get(), a, policy, n, 0, true, /*mixed=*/false);
+        std::cout << std::setprecision(0) << "  engine mem1 turns=" << n << " two-phase (actor prefills apart): "
+                  << two.tokens_per_second << " generated tokens/s (" << std::setprecision(2)
+                  << two.tokens_per_second / raw << "x raw); mixed steps " << r.tokens_per_second / two.tokens_per_second
+                  << "x two-phase\n";
+      }
     }
     const Row& m = rows["mem1"];
     const Row& f = rows["full"];

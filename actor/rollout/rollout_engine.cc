@@ -82,6 +82,10 @@ struct RolloutEngine::Impl {
   Status Choose(const std::vector<int64_t>& rows, const torch::Tensor& logits);  // next token per row
   Result<bool> PrefillPending();
   Result<bool> DecodeStep();
+  Result<bool> MixedStep();
+  // After a forward: the teacher-forced rows' scripted tokens, scored by `logits` rows
+  // [first, first + L) (the last context position and every scripted token but the last).
+  void ScoreScriptedTurn(int64_t index, int64_t L, const torch::Tensor& logits, int64_t first);
   Status Refill();
 };
 
@@ -385,23 +389,100 @@ Result<bool> RolloutEngine::Impl::PrefillPending() {
     teacher_first[r] = static_cast<int64_t>(logit_rows.size());
     for (int64_t k = 0; k < teacher[r]; ++k) logit_rows.push_back(last[r] - teacher[r] + k);
   }
+  const double t_fwd = MonotonicSeconds();
   auto out = model->ForwardCached(cache.get(), rows, tokens.to(device), pos.to(device), n_valid, false, &logit_rows);
+  stats->prefill_seconds += MonotonicSeconds() - t_fwd;
+  ++stats->prefill_steps;
   if (n_sampled > 0) MEM1_RETURN_IF_ERROR(Choose(sample_rows, out.logits.slice(0, 0, n_sampled)));
   for (int64_t r = 0; r < R; ++r) {
-    const int64_t L = teacher[r];
-    if (L == 0) continue;
-    const int64_t first = teacher_first[r];
-    auto logp = torch::log_softmax(out.logits.slice(0, first, first + L).to(torch::kCPU, torch::kFloat32) / run.temperature, -1);
-    Slot& s = slots[rows[r]];
-    const int turn = s.turn;
-    for (int64_t k = 0; k < L; ++k) {
-      const int32_t t = s.forced.front();
-      s.forced.pop_front();
-      AppendToken(rows[r], t, logp[k][t].item<float>(), false);
-      if (!s.active || s.turn != turn) break;  // the turn ended (the last token, a stop tag or the limit)
+    if (teacher[r] > 0) ScoreScriptedTurn(rows[r], teacher[r], out.logits, teacher_first[r]);
+  }
+  return true;
+}
+
+void RolloutEngine::Impl::ScoreScriptedTurn(int64_t index, int64_t L, const torch::Tensor& logits, int64_t first) {
+  auto logp = torch::log_softmax(logits.slice(0, first, first + L).to(torch::kCPU, torch::kFloat32) / run.temperature, -1);
+  Slot& s = slots[index];
+  const int turn = s.turn;
+  for (int64_t k = 0; k < L; ++k) {
+    const int32_t t = s.forced.front();
+    s.forced.pop_front();
+    AppendToken(index, t, logp[k][t].item<float>(), false);
+    if (!s.active || s.turn != turn) break;  // the turn ended (the last token, a stop tag or the limit)
+  }
+  // Every scripted token is already in the KV cache: nothing is left to feed.
+  if (s.active && s.turn == turn) s.feed_token = -1;
+}
+
+// One packed forward for every slot with work: each generating slot's fed token (a decode
+// row) and each slot's pending context (a segment: prompt, C_t or observation, plus a scripted
+// turn when prefilled) go through the model together, without padding. False when no slot had
+// work. The tokens chosen are those PrefillPending + DecodeStep would choose.
+Result<bool> RolloutEngine::Impl::MixedStep() {
+  std::vector<int64_t> rows, n_tokens, toks, poss, teacher;
+  int64_t decode_rows = 0, prefill_rows = 0;
+  for (int64_t i = 0; i < opt.batch_size; ++i) {
+    Slot& s = slots[i];
+    if (!s.active || !s.pending.empty() || s.feed_token < 0) continue;
+    rows.push_back(i);
+    n_tokens.push_back(1);
+    toks.push_back(s.feed_token);
+    poss.push_back(s.layout->turn_start_position() + static_cast<int64_t>(s.gen.size()) - 1);
+    teacher.push_back(0);
+    stats->decode_keys += cache->length(i) + 1;
+    s.feed_token = -1;
+    ++decode_rows;
+  }
+  for (int64_t i = 0; i < opt.batch_size; ++i) {
+    Slot& s = slots[i];
+    if (!s.active || s.pending.empty()) continue;
+    rows.push_back(i);
+    n_tokens.push_back(static_cast<int64_t>(s.pending.size()));
+    toks.insert(toks.end(), s.pending.begin(), s.pending.end());
+    poss.insert(poss.end(), s.pending_pos.begin(), s.pending_pos.end());
+    teacher.push_back(s.teacher_prefill);
+    stats->prefill_tokens += static_cast<int64_t>(s.pending.size());
+    s.teacher_prefill = 0;
+    s.pending.clear();
+    s.pending_pos.clear();
+    ++prefill_rows;
+  }
+  if (rows.empty()) return false;
+  const int64_t R = static_cast<int64_t>(rows.size());
+  // Logits where they are used: each sampling row's last token; for a scripted turn the last
+  // context position and every scripted token but the last.
+  std::vector<int64_t> logit_rows, sample_rows, teacher_first(R, -1), last(R);
+  int64_t offset = 0;
+  for (int64_t r = 0; r < R; ++r) {
+    offset += n_tokens[r];
+    last[r] = offset - 1;
+    if (teacher[r] == 0) {
+      sample_rows.push_back(rows[r]);
+      logit_rows.push_back(last[r]);
     }
-    // Every scripted token is already in the KV cache: nothing is left to feed.
-    if (s.active && s.turn == turn) s.feed_token = -1;
+  }
+  const int64_t n_sampled = static_cast<int64_t>(logit_rows.size());
+  for (int64_t r = 0; r < R; ++r) {
+    if (teacher[r] == 0) continue;
+    teacher_first[r] = static_cast<int64_t>(logit_rows.size());
+    for (int64_t k = 0; k < teacher[r]; ++k) logit_rows.push_back(last[r] - teacher[r] + k);
+  }
+  const auto long_opts = torch::TensorOptions().dtype(torch::kLong);
+  const double t_fwd = MonotonicSeconds();
+  auto out = model->ForwardPacked(cache.get(), rows, n_tokens, torch::tensor(toks, long_opts).to(device),
+                                  torch::tensor(poss, long_opts).to(device), logit_rows);
+  const double dt = MonotonicSeconds() - t_fwd;
+  stats->decode_rows += decode_rows;
+  if (prefill_rows > 0) {
+    stats->prefill_seconds += dt;
+    ++stats->prefill_steps;
+  } else {
+    stats->decode_seconds += dt;
+    ++stats->decode_steps;
+  }
+  if (n_sampled > 0) MEM1_RETURN_IF_ERROR(Choose(sample_rows, out.logits.slice(0, 0, n_sampled)));
+  for (int64_t r = 0; r < R; ++r) {
+    if (teacher[r] > 0) ScoreScriptedTurn(rows[r], teacher[r], out.logits, teacher_first[r]);
   }
   return true;
 }
@@ -422,7 +503,12 @@ Result<bool> RolloutEngine::Impl::DecodeStep() {
     pos[r][0] = s.layout->turn_start_position() + static_cast<int64_t>(s.gen.size()) - 1;
     s.feed_token = -1;
   }
+  for (int64_t r = 0; r < R; ++r) stats->decode_keys += cache->length(dec[r]) + 1;
+  const double t_fwd = MonotonicSeconds();
   auto out = model->ForwardCached(cache.get(), dec, tokens.to(device), pos.to(device), std::vector<int64_t>(R, 1));
+  stats->decode_seconds += MonotonicSeconds() - t_fwd;
+  ++stats->decode_steps;
+  stats->decode_rows += R;
   MEM1_RETURN_IF_ERROR(Choose(dec, out.logits.select(1, 0)));
   return true;
 }
@@ -438,10 +524,15 @@ Status RolloutEngine::Run(TaskSource* tasks, const std::function<void(proto::Tra
   // observations) before decoding, so every slot decodes from a complete context.
   MEM1_RETURN_IF_ERROR(I.Refill());
   while (true) {
-    MEM1_ASSIGN_OR_RETURN(bool prefilled, I.PrefillPending());
-    if (!prefilled) {
-      MEM1_ASSIGN_OR_RETURN(bool decoded, I.DecodeStep());
-      if (!decoded) break;
+    if (I.opt.mixed_steps) {
+      MEM1_ASSIGN_OR_RETURN(bool stepped, I.MixedStep());
+      if (!stepped) break;
+    } else {
+      MEM1_ASSIGN_OR_RETURN(bool prefilled, I.PrefillPending());
+      if (!prefilled) {
+        MEM1_ASSIGN_OR_RETURN(bool decoded, I.DecodeStep());
+        if (!decoded) break;
+      }
     }
     MEM1_RETURN_IF_ERROR(I.Refill());
   }

@@ -48,6 +48,11 @@ struct RolloutOptions {
   int64_t max_state_tokens = ActorOptions{}.max_state_tokens;      // cap on <IS> body tokens; 0 (default) = off (then the close tag is forced)
   int64_t slot_capacity = ActorOptions{}.slot_capacity;            // KV tokens per slot (default 4096); an episode that would exceed it is truncated
   bool reuse_prompt_kv = true;          // false: re-prefill the prompt every turn (benchmark baseline)
+  // true: one packed forward per step writes every pending context (prompt, C_t, observation)
+  // and decodes every generating slot beside it (Qwen2ForCausalLM::ForwardPacked). false: the
+  // two-phase reference (pending contexts in a padded prefill forward of their own, decoding
+  // waits); same tokens and log-probs up to float summation order.
+  bool mixed_steps = true;
   bool end_on_format_error = ActorOptions{}.end_on_format_error;   // MEM1 reference code: true (reward 0); ours (default): keep going
   ChatTemplate chat_template;           // around the task prompt (its tokens are prompt tokens); default none
   SamplingOptions sampling;             // greedy / temperature / top-k / top-p / seed
@@ -68,6 +73,13 @@ struct RolloutStats {
   int64_t generated_tokens = 0;
   int64_t prefill_tokens = 0;
   double wall_seconds = 0;
+  // Where the time goes (the rollout bench compares them with a raw decode loop).
+  double prefill_seconds = 0;   // inside the model's cached forward (logits included): forwards with a prefill
+  double decode_seconds = 0;    // ... and decode-only forwards
+  int64_t prefill_steps = 0;    // forwards that wrote pending context (mixed: with decode rows beside it)
+  int64_t decode_steps = 0;     // forwards that decoded only
+  int64_t decode_rows = 0;      // one-token rows in all forwards
+  int64_t decode_keys = 0;      // cached tokens attended over all decode rows (mean context = / decode_rows)
 };
 
 class RolloutEngine {

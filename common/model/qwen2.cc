@@ -150,6 +150,41 @@ torch::Tensor Qwen2AttentionImpl::ForwardCached(const torch::Tensor& x, const to
   return LinearForward(Attend(q, keys, values, key_bias), o_proj);
 }
 
+torch::Tensor Qwen2AttentionImpl::ForwardPacked(const torch::Tensor& x, const torch::Tensor& cos,
+                                                const torch::Tensor& sin, KvCache* cache, int64_t layer,
+                                                const PackedAttentionPlan& plan) {
+  auto [q, k, v] = Project(x, cos, sin);  // q [1,H,N,Dh], k/v [1,Hkv,N,Dh]
+  torch::Tensor& kc = cache->keys(layer);  // [S,Hkv,C,Dh]
+  torch::Tensor& vc = cache->values(layer);
+  std::vector<torch::Tensor> outs;
+  const int64_t Bd = plan.decode_rows;
+  if (Bd > 0) {
+    // The one-token rows as a batch of Bd sequences of length 1: one scatter, one attention.
+    auto qd = q.narrow(2, 0, Bd).permute({2, 1, 0, 3});  // [Bd,H,1,Dh]
+    auto kd = k.narrow(2, 0, Bd).permute({2, 1, 0, 3});  // [Bd,Hkv,1,Dh]
+    auto vd = v.narrow(2, 0, Bd).permute({2, 1, 0, 3});
+    kc.index_put_({plan.decode_slots, Slice(), plan.decode_starts}, kd.select(2, 0));
+    vc.index_put_({plan.decode_slots, Slice(), plan.decode_starts}, vd.select(2, 0));
+    torch::Tensor keys, values;
+    if (plan.decode_first_slot >= 0) {
+      keys = kc.narrow(0, plan.decode_first_slot, Bd).narrow(2, 0, plan.decode_keys);
+      values = vc.narrow(0, plan.decode_first_slot, Bd).narrow(2, 0, plan.decode_keys);
+    } else {
+      keys = kc.narrow(2, 0, plan.decode_keys).index_select(0, plan.decode_slots);
+      values = vc.narrow(2, 0, plan.decode_keys).index_select(0, plan.decode_slots);
+    }
+    outs.push_back(Attend(qd, keys, values, plan.decode_bias).view({1, Bd, heads_ * head_dim_}));
+  }
+  for (const auto& seg : plan.segments) {
+    kc[seg.slot].narrow(1, seg.start, seg.n).copy_(k[0].narrow(1, seg.offset, seg.n));
+    vc[seg.slot].narrow(1, seg.start, seg.n).copy_(v[0].narrow(1, seg.offset, seg.n));
+    auto keys = kc.narrow(0, seg.slot, 1).narrow(2, 0, seg.start + seg.n);
+    auto values = vc.narrow(0, seg.slot, 1).narrow(2, 0, seg.start + seg.n);
+    outs.push_back(Attend(q.narrow(2, seg.offset, seg.n), keys, values, seg.bias));  // [1,n,H*Dh]
+  }
+  return LinearForward(outs.size() == 1 ? outs[0] : torch::cat(outs, 1), o_proj);
+}
+
 std::vector<AttentionBlock> AttentionBlocksFromMask(const uint8_t* mask, int64_t T, torch::Device device) {
   std::vector<AttentionBlock> blocks;
   int64_t begin = 0;
@@ -356,6 +391,100 @@ ModelOutput Qwen2ForCausalLMImpl::ForwardCached(KvCache* cache, const std::vecto
     return Head(hidden.reshape({B * T, hidden.size(2)}).index_select(0, idx), compute_values);  // [N,V]
   }
   return Head(hidden, compute_values);
+}
+
+}  // namespace mem1
+
+namespace mem1 {
+
+ModelOutput Qwen2ForCausalLMImpl::ForwardPacked(KvCache* cache, const std::vector<int64_t>& slots,
+                                                const std::vector<int64_t>& n_tokens, const torch::Tensor& tokens,
+                                                const torch::Tensor& positions,
+                                                const std::vector<int64_t>& logit_rows) {
+  torch::NoGradGuard no_grad;
+  const int64_t S = static_cast<int64_t>(slots.size());
+  CHECK_EQ(static_cast<int64_t>(n_tokens.size()), S);
+  CHECK(tokens.dim() == 1 && positions.sizes() == tokens.sizes()) << "packed tokens and positions must be [N]";
+  std::vector<int64_t> offset(S + 1, 0), start(S);
+  for (int64_t s = 0; s < S; ++s) {
+    CHECK_GE(n_tokens[s], 1) << "segment " << s;
+    start[s] = cache->length(slots[s]);
+    CHECK_LE(start[s] + n_tokens[s], cache->capacity()) << "KV cache slot " << slots[s] << " overflows";
+    for (int64_t c = 0; c < s; ++c) CHECK_NE(slots[s], slots[c]) << "duplicate slot";
+    offset[s + 1] = offset[s] + n_tokens[s];
+  }
+  const int64_t N = offset[S];
+  CHECK_EQ(tokens.size(0), N) << "packed tokens: " << tokens.size(0) << ", segments hold " << N;
+  // Packed order: one-token segments first (they attend as one batch), then the rest.
+  std::vector<int64_t> order, packed_offset(S);
+  for (int64_t s = 0; s < S; ++s)
+    if (n_tokens[s] == 1) order.push_back(s);
+  const int64_t Bd = static_cast<int64_t>(order.size());
+  for (int64_t s = 0; s < S; ++s)
+    if (n_tokens[s] > 1) order.push_back(s);
+  std::vector<int64_t> perm;  // packed position -> caller position
+  perm.reserve(N);
+  for (int64_t s : order) {
+    packed_offset[s] = static_cast<int64_t>(perm.size());
+    for (int64_t k = 0; k < n_tokens[s]; ++k) perm.push_back(offset[s] + k);
+  }
+  bool identity = true;
+  for (int64_t j = 0; j < N && identity; ++j) identity = perm[j] == j;
+  const auto dev = tokens.device();
+  const auto lopt = torch::TensorOptions().dtype(torch::kLong).device(dev);
+  torch::Tensor tk = tokens, ps = positions;
+  if (!identity) {
+    const auto p = torch::tensor(perm, torch::kLong).to(dev);
+    tk = tokens.index_select(0, p);
+    ps = positions.index_select(0, p);
+  }
+  PackedAttentionPlan plan;
+  plan.decode_rows = Bd;
+  if (Bd > 0) {
+    std::vector<int64_t> ds(Bd), dst(Bd);
+    int64_t max_len = 0;
+    bool contiguous = true;
+    for (int64_t r = 0; r < Bd; ++r) {
+      ds[r] = slots[order[r]];
+      dst[r] = start[order[r]];
+      max_len = std::max(max_len, dst[r]);
+      contiguous = contiguous && ds[r] == ds[0] + r;
+    }
+    plan.decode_first_slot = contiguous ? ds[0] : -1;
+    plan.decode_slots = torch::tensor(ds, torch::kLong).to(dev);
+    plan.decode_starts = torch::tensor(dst, torch::kLong).to(dev);
+    plan.decode_keys = max_len + 1;
+    const auto kj = torch::arange(plan.decode_keys, lopt).view({1, 1, plan.decode_keys});
+    plan.decode_bias = MaskBias(kj <= plan.decode_starts.view({Bd, 1, 1}));
+  }
+  for (int64_t i = Bd; i < S; ++i) {
+    const int64_t s = order[i];
+    PackedAttentionPlan::Segment seg;
+    seg.offset = packed_offset[s];
+    seg.n = n_tokens[s];
+    seg.slot = slots[s];
+    seg.start = start[s];
+    const int64_t K = seg.start + seg.n;
+    const auto kj = torch::arange(K, lopt).view({1, 1, K});
+    const auto qi = torch::arange(seg.n, lopt).view({1, seg.n, 1});
+    seg.bias = MaskBias(kj <= qi + seg.start);
+    plan.segments.push_back(std::move(seg));
+  }
+  const torch::Tensor hidden = DecoderStack(
+      tk.unsqueeze(0), ps.unsqueeze(0),
+      [&](Qwen2AttentionImpl& attn, const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+          int64_t layer) { return attn.ForwardPacked(x, cos, sin, cache, layer, plan); });
+  for (int64_t s = 0; s < S; ++s) cache->SetLength(slots[s], start[s] + n_tokens[s]);
+  std::vector<int64_t> inverse(N);  // caller position -> packed position
+  for (int64_t j = 0; j < N; ++j) inverse[perm[j]] = j;
+  std::vector<int64_t> rows;
+  rows.reserve(logit_rows.size());
+  for (int64_t r : logit_rows) {
+    CHECK(r >= 0 && r < N) << "logit row " << r << " outside [0, " << N << ")";
+    rows.push_back(inverse[r]);
+  }
+  const auto idx = torch::tensor(rows, torch::kLong).to(dev);
+  return Head(hidden.reshape({N, hidden.size(2)}).index_select(0, idx), false);
 }
 
 }  // namespace mem1

@@ -59,6 +59,22 @@ struct AttentionBlock {
 // span plan is tested against; T^2 work, not used on the training path.
 std::vector<AttentionBlock> AttentionBlocksFromMask(const uint8_t* mask, int64_t T, torch::Device device);
 
+// What a packed cached forward (Qwen2ForCausalLM::ForwardPacked) attends, built once per
+// forward and shared by every layer. Packed order: the one-token rows first, then each longer
+// segment.
+struct PackedAttentionPlan {
+  int64_t decode_rows = 0;                    // one-token rows at packed positions [0, decode_rows)
+  int64_t decode_first_slot = -1;             // their slots are first, first+1, ... (a view, no gather); else -1
+  torch::Tensor decode_slots, decode_starts;  // [decode_rows] int64: slot, cached length (= write position)
+  int64_t decode_keys = 0;                    // keys gathered for the one-token rows (max length + 1)
+  torch::Tensor decode_bias;                  // [decode_rows, 1, decode_keys] additive
+  struct Segment {
+    int64_t offset = 0, n = 0, slot = 0, start = 0;  // packed offset, new tokens, slot, cached length
+    torch::Tensor bias;                              // [1, n, start + n] additive (causal over the new tokens)
+  };
+  std::vector<Segment> segments;
+};
+
 class Qwen2AttentionImpl : public torch::nn::Module {
  public:
   explicit Qwen2AttentionImpl(const Qwen2Config& c);
@@ -72,6 +88,10 @@ class Qwen2AttentionImpl : public torch::nn::Module {
                               KvCache* cache, int64_t layer, const std::vector<int64_t>& slots,
                               const std::vector<int64_t>& n_valid, const torch::Tensor& key_bias,
                               int64_t max_keys);
+  // Packed cached attention: x [1,N,D] holds the plan's one-token rows and segments back to
+  // back; each appends its K/V to its slot and attends over the slot's cache plus itself.
+  torch::Tensor ForwardPacked(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
+                              KvCache* cache, int64_t layer, const PackedAttentionPlan& plan);
   // Block-sparse attention for one sequence (x [1,T,D]).
   torch::Tensor ForwardBlocked(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                                const std::vector<AttentionBlock>& blocks);
@@ -153,6 +173,17 @@ class Qwen2ForCausalLMImpl : public torch::nn::Module {
   ModelOutput ForwardCached(KvCache* cache, const std::vector<int64_t>& slots, const torch::Tensor& tokens,
                             const torch::Tensor& positions, const std::vector<int64_t>& n_valid,
                             bool compute_values = false, const std::vector<int64_t>* logit_rows = nullptr);
+
+  // The same incremental forward with no padding: segment i appends n_tokens[i] >= 1 tokens to
+  // slot slots[i]; tokens and positions [N] (int64) hold the segments back to back in that
+  // order (N = sum of n_tokens). One-token segments (decode steps) attend as one batch, longer
+  // ones (prefills) each on their own, and every linear layer runs once over all N tokens, so a
+  // prefill rides in the same forward as the other rows' decode steps. Returns the logits of
+  // `logit_rows` (indices into [0, N)) as [R,V]. Same numbers as ForwardCached of each segment
+  // alone, up to float summation order. Slots distinct; capacity CHECKed as ForwardCached.
+  ModelOutput ForwardPacked(KvCache* cache, const std::vector<int64_t>& slots, const std::vector<int64_t>& n_tokens,
+                            const torch::Tensor& tokens, const torch::Tensor& positions,
+                            const std::vector<int64_t>& logit_rows);
 
   // lm_head weight [V,D] (the embedding when tied).
   torch::Tensor LmHeadWeight() const;

@@ -77,6 +77,38 @@ class RolloutEngineTest : public ::testing::Test {
     return o;
   }
 
+  // Expects the same episodes (by task id) with the same segments, tokens, positions, rewards,
+  // peaks and behaviour log-probs (within 1e-4); returns how many log-probs were compared.
+  static int64_t ExpectSameTrajectories(const std::map<std::string, proto::Trajectory>& a,
+                                        const std::map<std::string, proto::Trajectory>& b) {
+    int64_t compared_logprobs = 0;
+    for (const auto& [task, ta] : a) {
+      EXPECT_EQ(b.count(task), 1u) << task;
+      if (b.count(task) != 1) continue;
+      const auto& tb = b.at(task);
+      EXPECT_EQ(ta.segments_size(), tb.segments_size()) << task;
+      for (int s = 0; s < std::min(ta.segments_size(), tb.segments_size()); ++s) {
+        const auto& sa = ta.segments(s);
+        const auto& sb = tb.segments(s);
+        EXPECT_EQ(sa.role(), sb.role()) << task << " segment " << s;
+        EXPECT_EQ(std::vector<int>(sa.token_ids().begin(), sa.token_ids().end()),
+                  std::vector<int>(sb.token_ids().begin(), sb.token_ids().end()))
+            << task << " segment " << s;
+        EXPECT_EQ(std::vector<int>(sa.position_ids().begin(), sa.position_ids().end()),
+                  std::vector<int>(sb.position_ids().begin(), sb.position_ids().end()))
+            << task << " segment " << s;
+        EXPECT_EQ(sa.behaviour_logprobs_size(), sb.behaviour_logprobs_size()) << task << " segment " << s;
+        for (int i = 0; i < std::min(sa.behaviour_logprobs_size(), sb.behaviour_logprobs_size()); ++i) {
+          EXPECT_NEAR(sa.behaviour_logprobs(i), sb.behaviour_logprobs(i), 1e-4) << task << " segment " << s << " token " << i;
+          ++compared_logprobs;
+        }
+      }
+      EXPECT_EQ(ta.reward(), tb.reward()) << task;
+      EXPECT_EQ(ta.metrics().peak_tokens(), tb.metrics().peak_tokens()) << task;
+    }
+    return compared_logprobs;
+  }
+
   static float MaxLogprobError(Qwen2ForCausalLM& m, const proto::Trajectory& t, int64_t* scored) {
     auto seq = BuildMaskedSequence(t);
     EXPECT_TRUE(seq.ok()) << seq.status().ToString();
@@ -415,31 +447,38 @@ TEST_F(RolloutEngineTest, PromptKvReuseDoesNotChangeResults) {
   auto a = run(true), b = run(false);
   ASSERT_EQ(a.size(), 3u);  // every episode came back, once (distinct task ids)
   ASSERT_EQ(b.size(), 3u);
-  int64_t compared_logprobs = 0;
-  for (const auto& [task, ta] : a) {
-    ASSERT_EQ(b.count(task), 1u) << task;
-    const auto& tb = b.at(task);
-    ASSERT_EQ(ta.segments_size(), tb.segments_size()) << task;
-    for (int s = 0; s < ta.segments_size(); ++s) {
-      const auto& sa = ta.segments(s);
-      const auto& sb = tb.segments(s);
-      EXPECT_EQ(sa.role(), sb.role()) << task << " segment " << s;
-      EXPECT_EQ(std::vector<int>(sa.token_ids().begin(), sa.token_ids().end()),
-                std::vector<int>(sb.token_ids().begin(), sb.token_ids().end()))
-          << task << " segment " << s;
-      EXPECT_EQ(std::vector<int>(sa.position_ids().begin(), sa.position_ids().end()),
-                std::vector<int>(sb.position_ids().begin(), sb.position_ids().end()))
-          << task << " segment " << s;
-      ASSERT_EQ(sa.behaviour_logprobs_size(), sb.behaviour_logprobs_size()) << task << " segment " << s;
-      for (int i = 0; i < sa.behaviour_logprobs_size(); ++i) {
-        EXPECT_NEAR(sa.behaviour_logprobs(i), sb.behaviour_logprobs(i), 1e-4) << task << " segment " << s << " token " << i;
-        ++compared_logprobs;
-      }
+  EXPECT_GT(ExpectSameTrajectories(a, b), 10);  // sampled (non-teacher) turns were compared
+}
+
+// Mixed steps (one packed forward: pending contexts beside the other slots' decode steps)
+// against the two-phase reference (padded prefills apart, decoding waits): the same greedy
+// tokens, positions, rewards and behaviour log-probs, under mem1 and full, with sampled turns,
+// scripted turns fed token by token and scripted turns prefilled with their context.
+TEST_F(RolloutEngineTest, MixedStepsMatchTheTwoPhaseReference) {
+  for (const char* policy : {"mem1", "full"}) {
+    for (bool prefill_scripted : {false, true}) {
+      auto run = [&](bool mixed) {
+        RolloutOptions o;
+        o.policy = ContextPolicy::Parse(policy).value();
+        o.batch_size = 3;
+        o.max_turns = 4;
+        o.max_new_tokens_per_turn = 8;
+        o.slot_capacity = 512;
+        o.mixed_steps = mixed;
+        o.prefill_scripted_turns = prefill_scripted;
+        o.sampling.greedy = true;
+        Mixed teacher;
+        std::map<std::string, proto::Trajectory> by_task;
+        for (auto& t : Run(Model(5), o, 5, ScriptedEnvOptions{}, &teacher)) by_task[t.task_id()] = std::move(t);
+        return by_task;
+      };
+      SCOPED_TRACE(std::string(policy) + (prefill_scripted ? ", scripted turns prefilled" : ""));
+      auto a = run(true), b = run(false);
+      ASSERT_EQ(a.size(), 5u);
+      ASSERT_EQ(b.size(), 5u);
+      EXPECT_GT(ExpectSameTrajectories(a, b), 20);
     }
-    EXPECT_EQ(ta.reward(), tb.reward()) << task;
-    EXPECT_EQ(ta.metrics().peak_tokens(), tb.metrics().peak_tokens()) << task;
   }
-  EXPECT_GT(compared_logprobs, 10);  // sampled (non-teacher) turns were compared
 }
 
 // WebShop through the engine: expert turns (and sampled turns in between) on the real-format

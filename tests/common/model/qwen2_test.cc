@@ -178,6 +178,71 @@ TEST(Qwen2Test, Mem1PruningMaskEqualsSeparateTurnForwards) {
   EXPECT_GT(diff(naive.narrow(0, o_g2, g2.size()), l2.narrow(0, P + c2.size(), g2.size())), 1e-3);
 }
 
+// The packed forward (no padding; one-token rows batched, longer segments on their own) gives
+// the full-forward logits for every segment: slots in any order, decode rows on contiguous and
+// non-contiguous slots beside prefills of a fresh slot and of a kept prefix, and a forward of
+// prefills only and of decode rows only. The cache it writes serves later steps.
+TEST(Qwen2Test, PackedForwardMatchesFullForwardForMixedSegments) {
+  auto m = TinyModel(8);
+  torch::NoGradGuard g;
+  KvCache cache(m->config(), /*num_slots=*/5, /*capacity=*/64, torch::kCPU, torch::kFloat32);
+  std::vector<std::vector<int64_t>> seqs(5);
+  auto full_last = [&](const std::vector<int64_t>& s, int64_t n) {  // logits of the last n tokens of s
+    auto l = m->Forward(Ids(s), Range(0, s.size()), torch::Tensor()).logits[0];
+    return l.narrow(0, l.size(0) - n, n);
+  };
+  float worst = 0;
+  int64_t checked = 0;
+  // One packed step: per slot the new tokens; logits of every new token are compared.
+  auto step = [&](const std::vector<int64_t>& slots, const std::vector<std::vector<int64_t>>& add) {
+    std::vector<int64_t> n, toks, pos, rows;
+    for (size_t i = 0; i < slots.size(); ++i) {
+      const auto& s = seqs[slots[i]];
+      n.push_back(add[i].size());
+      for (size_t k = 0; k < add[i].size(); ++k) {
+        rows.push_back(toks.size());
+        toks.push_back(add[i][k]);
+        pos.push_back(s.size() + k);
+      }
+    }
+    auto out = m->ForwardPacked(&cache, slots, n, torch::tensor(toks, torch::kLong), torch::tensor(pos, torch::kLong), rows)
+                   .logits;
+    ASSERT_EQ(out.size(0), static_cast<int64_t>(toks.size()));
+    int64_t row = 0;
+    for (size_t i = 0; i < slots.size(); ++i) {
+      auto& s = seqs[slots[i]];
+      s.insert(s.end(), add[i].begin(), add[i].end());
+      const int64_t k = add[i].size();
+      worst = std::max(worst, (out.narrow(0, row, k) - full_last(s, k)).abs().max().item<float>());
+      row += k;
+      ++checked;
+    }
+  };
+  step({2, 0, 4}, {{1, 2, 3, 4, 5}, {6, 7}, {8, 9, 10}});        // prefills only, slots out of order
+  step({0, 1, 2}, {{11}, {12, 13, 14, 15}, {16}});                 // decode (0, 2: not contiguous) + a new slot
+  step({4, 0, 1, 2}, {{17}, {18}, {19}, {20}});                    // decode rows only
+  step({0, 1, 2}, {{21}, {22}, {23}});                             // contiguous decode rows (a view)
+  cache.Truncate(4, 2);                                           // slot 4 keeps a 2-token prefix
+  seqs[4].resize(2);
+  step({1, 4, 3, 2}, {{24}, {25, 26, 27}, {28, 29}, {30}});        // decode beside a kept prefix and a new slot
+  EXPECT_EQ(checked, 17);
+  EXPECT_LT(worst, 1e-4);
+  for (int64_t s = 0; s < 5; ++s) EXPECT_EQ(cache.length(s), static_cast<int64_t>(seqs[s].size())) << "slot " << s;
+  // Only the logits asked for, in the order asked.
+  std::vector<int64_t> toks = {31, 32, 33, 34};
+  auto some = m->ForwardPacked(&cache, {0, 3}, {1, 3}, torch::tensor(toks, torch::kLong),
+                               torch::tensor(std::vector<int64_t>{(int64_t)seqs[0].size(), (int64_t)seqs[3].size(),
+                                                                  (int64_t)seqs[3].size() + 1, (int64_t)seqs[3].size() + 2},
+                                             torch::kLong),
+                               {3, 0})
+                  .logits;
+  seqs[0].push_back(31);
+  seqs[3].insert(seqs[3].end(), {32, 33, 34});
+  ASSERT_EQ(some.size(0), 2);
+  EXPECT_LT((some[0] - full_last(seqs[3], 1)[0]).abs().max().item<float>(), 1e-4);
+  EXPECT_LT((some[1] - full_last(seqs[0], 1)[0]).abs().max().item<float>(), 1e-4);
+}
+
 // KV-cache decode of a ragged batch equals full-forward logits, including a slot that is
 // refilled with a new sequence mid-batch and a prefix kept across "turns" via Truncate.
 TEST(Qwen2Test, KvCacheDecodeMatchesFullForwardForRaggedBatch) {
