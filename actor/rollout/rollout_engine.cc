@@ -83,8 +83,20 @@ struct RolloutEngine::Impl {
   Result<bool> PrefillPending();
   Result<bool> DecodeStep();
   Result<bool> MixedStep();
-  // After a forward: the teacher-forced rows' scripted tokens, scored by `logits` rows
-  // [first, first + L) (the last context position and every scripted token but the last).
+  // Which logits a forward computes: each sampling row's last token (first, in row order), and
+  // for a prefilled scripted turn of L tokens the last context position plus every scripted
+  // token but the last (together they predict each scripted token, as decoding them one by one
+  // would). last[r]: the flat index of row r's last token; teacher[r]: its scripted tokens (0 = none).
+  struct LogitPlan {
+    std::vector<int64_t> logit_rows, sample_rows, teacher_first;
+    int64_t n_sampled = 0;
+  };
+  static LogitPlan PlanLogits(const std::vector<int64_t>& rows, const std::vector<int64_t>& last,
+                              const std::vector<int64_t>& teacher);
+  // After the forward: chooses the sampling rows' next tokens and scores the scripted turns.
+  Status ChooseAndScore(const std::vector<int64_t>& rows, const std::vector<int64_t>& teacher, const LogitPlan& plan,
+                        const torch::Tensor& logits);
+  // The teacher-forced row's scripted tokens, scored by `logits` rows [first, first + L).
   void ScoreScriptedTurn(int64_t index, int64_t L, const torch::Tensor& logits, int64_t first);
   Status Refill();
 };
@@ -99,6 +111,7 @@ Result<RolloutOptions> RolloutOptionsFromConfig(const Mem1Config& config) {
   ro.max_new_tokens_per_turn = a.max_new_tokens_per_turn;
   ro.max_state_tokens = a.max_state_tokens;
   ro.prefill_scripted_turns = a.prefill_scripted_turns;
+  ro.mixed_steps = a.mixed_steps;
   ro.slot_capacity = a.slot_capacity;
   ro.end_on_format_error = a.end_on_format_error;
   ro.sampling.temperature = a.temperature;
@@ -373,31 +386,43 @@ Result<bool> RolloutEngine::Impl::PrefillPending() {
     s.pending.clear();
     s.pending_pos.clear();
   }
-  // Logits only where they are used: each sampling row's last position, and for a scripted
-  // turn the last context position plus every scripted token but the last (together they
-  // predict each scripted token, exactly as decoding them one by one would).
-  std::vector<int64_t> logit_rows, sample_rows, teacher_first(R, -1);
-  for (int64_t r = 0; r < R; ++r) {
-    if (teacher[r] == 0) {
-      sample_rows.push_back(rows[r]);
-      logit_rows.push_back(last[r]);
-    }
-  }
-  const int64_t n_sampled = static_cast<int64_t>(logit_rows.size());
-  for (int64_t r = 0; r < R; ++r) {
-    if (teacher[r] == 0) continue;
-    teacher_first[r] = static_cast<int64_t>(logit_rows.size());
-    for (int64_t k = 0; k < teacher[r]; ++k) logit_rows.push_back(last[r] - teacher[r] + k);
-  }
+  const LogitPlan plan = PlanLogits(rows, last, teacher);
   const double t_fwd = MonotonicSeconds();
-  auto out = model->ForwardCached(cache.get(), rows, tokens.to(device), pos.to(device), n_valid, false, &logit_rows);
+  auto out = model->ForwardCached(cache.get(), rows, tokens.to(device), pos.to(device), n_valid, false, &plan.logit_rows);
   stats->prefill_seconds += MonotonicSeconds() - t_fwd;
   ++stats->prefill_steps;
-  if (n_sampled > 0) MEM1_RETURN_IF_ERROR(Choose(sample_rows, out.logits.slice(0, 0, n_sampled)));
-  for (int64_t r = 0; r < R; ++r) {
-    if (teacher[r] > 0) ScoreScriptedTurn(rows[r], teacher[r], out.logits, teacher_first[r]);
-  }
+  MEM1_RETURN_IF_ERROR(ChooseAndScore(rows, teacher, plan, out.logits));
   return true;
+}
+
+RolloutEngine::Impl::LogitPlan RolloutEngine::Impl::PlanLogits(const std::vector<int64_t>& rows,
+                                                               const std::vector<int64_t>& last,
+                                                               const std::vector<int64_t>& teacher) {
+  const int64_t R = static_cast<int64_t>(rows.size());
+  LogitPlan p;
+  p.teacher_first.assign(R, -1);
+  for (int64_t r = 0; r < R; ++r) {
+    if (teacher[r] == 0) {
+      p.sample_rows.push_back(rows[r]);
+      p.logit_rows.push_back(last[r]);
+    }
+  }
+  p.n_sampled = static_cast<int64_t>(p.logit_rows.size());
+  for (int64_t r = 0; r < R; ++r) {
+    if (teacher[r] == 0) continue;
+    p.teacher_first[r] = static_cast<int64_t>(p.logit_rows.size());
+    for (int64_t k = 0; k < teacher[r]; ++k) p.logit_rows.push_back(last[r] - teacher[r] + k);
+  }
+  return p;
+}
+
+Status RolloutEngine::Impl::ChooseAndScore(const std::vector<int64_t>& rows, const std::vector<int64_t>& teacher,
+                                           const LogitPlan& plan, const torch::Tensor& logits) {
+  if (plan.n_sampled > 0) MEM1_RETURN_IF_ERROR(Choose(plan.sample_rows, logits.slice(0, 0, plan.n_sampled)));
+  for (size_t r = 0; r < rows.size(); ++r) {
+    if (teacher[r] > 0) ScoreScriptedTurn(rows[r], teacher[r], logits, plan.teacher_first[r]);
+  }
+  return Status::Ok();
 }
 
 void RolloutEngine::Impl::ScoreScriptedTurn(int64_t index, int64_t L, const torch::Tensor& logits, int64_t first) {
@@ -449,28 +474,14 @@ Result<bool> RolloutEngine::Impl::MixedStep() {
   }
   if (rows.empty()) return false;
   const int64_t R = static_cast<int64_t>(rows.size());
-  // Logits where they are used: each sampling row's last token; for a scripted turn the last
-  // context position and every scripted token but the last.
-  std::vector<int64_t> logit_rows, sample_rows, teacher_first(R, -1), last(R);
-  int64_t offset = 0;
-  for (int64_t r = 0; r < R; ++r) {
-    offset += n_tokens[r];
-    last[r] = offset - 1;
-    if (teacher[r] == 0) {
-      sample_rows.push_back(rows[r]);
-      logit_rows.push_back(last[r]);
-    }
-  }
-  const int64_t n_sampled = static_cast<int64_t>(logit_rows.size());
-  for (int64_t r = 0; r < R; ++r) {
-    if (teacher[r] == 0) continue;
-    teacher_first[r] = static_cast<int64_t>(logit_rows.size());
-    for (int64_t k = 0; k < teacher[r]; ++k) logit_rows.push_back(last[r] - teacher[r] + k);
-  }
+  std::vector<int64_t> last(R);
+  int64_t end = 0;
+  for (int64_t r = 0; r < R; ++r) last[r] = (end += n_tokens[r]) - 1;
+  const LogitPlan plan = PlanLogits(rows, last, teacher);
   const auto long_opts = torch::TensorOptions().dtype(torch::kLong);
   const double t_fwd = MonotonicSeconds();
   auto out = model->ForwardPacked(cache.get(), rows, n_tokens, torch::tensor(toks, long_opts).to(device),
-                                  torch::tensor(poss, long_opts).to(device), logit_rows);
+                                  torch::tensor(poss, long_opts).to(device), plan.logit_rows);
   const double dt = MonotonicSeconds() - t_fwd;
   stats->decode_rows += decode_rows;
   if (prefill_rows > 0) {
@@ -480,10 +491,7 @@ Result<bool> RolloutEngine::Impl::MixedStep() {
     stats->decode_seconds += dt;
     ++stats->decode_steps;
   }
-  if (n_sampled > 0) MEM1_RETURN_IF_ERROR(Choose(sample_rows, out.logits.slice(0, 0, n_sampled)));
-  for (int64_t r = 0; r < R; ++r) {
-    if (teacher[r] > 0) ScoreScriptedTurn(rows[r], teacher[r], out.logits, teacher_first[r]);
-  }
+  MEM1_RETURN_IF_ERROR(ChooseAndScore(rows, teacher, plan, out.logits));
   return true;
 }
 

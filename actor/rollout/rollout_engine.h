@@ -52,7 +52,7 @@ struct RolloutOptions {
   // and decodes every generating slot beside it (Qwen2ForCausalLM::ForwardPacked). false: the
   // two-phase reference (pending contexts in a padded prefill forward of their own, decoding
   // waits); same tokens and log-probs up to float summation order.
-  bool mixed_steps = true;
+  bool mixed_steps = ActorOptions{}.mixed_steps;
   bool end_on_format_error = ActorOptions{}.end_on_format_error;   // MEM1 reference code: true (reward 0); ours (default): keep going
   ChatTemplate chat_template;           // around the task prompt (its tokens are prompt tokens); default none
   SamplingOptions sampling;             // greedy / temperature / top-k / top-p / seed
