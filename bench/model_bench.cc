@@ -5,13 +5,22 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
+
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
 
 #include "bench/bench_env.h"
 #include "common/cli/cli_common.h"
 #include "bench/bench_commands.h"
+#include "common/model/model_io.h"
 #include "common/model/qwen2.h"
 #include "common/util/strings.h"
 
@@ -59,12 +68,82 @@ struct ShapeSpec {
   Qwen2Config config;
 };
 
+// The plain-PyTorch peer (bench/peer_qwen2.py): same weights (an HF checkpoint written here),
+// same prompt ids, same thread count, same prefill + greedy decode loop.
+struct PeerOptions {
+  bool enabled = false;
+  std::string script;  // path of peer_qwen2.py
+  std::string python = "python3";
+  std::string dir;     // scratch: checkpoints and prompt files
+  int threads = 1;
+};
+
+struct PeerResult {
+  bool ok = false;
+  std::string error;
+  double prefill_tps = 0, decode_tps = 0;
+  std::vector<std::vector<int64_t>> ids;
+  std::string torch_version;
+};
+
+PeerResult RunPeer(const PeerOptions& p, const std::string& checkpoint, const torch::Tensor& prompt, int64_t steps) {
+  PeerResult r;
+  const std::string prompt_file = p.dir + "/prompt.txt";
+  {
+    std::ofstream f(prompt_file);
+    auto acc = prompt.accessor<int64_t, 2>();
+    for (int64_t b = 0; b < prompt.size(0); ++b) {
+      for (int64_t t = 0; t < prompt.size(1); ++t) f << (t ? " " : "") << acc[b][t];
+      f << "\n";
+    }
+  }
+  const std::string cmd = p.python + " '" + p.script + "' '" + checkpoint + "' '" + prompt_file + "' " +
+                          std::to_string(steps) + " " + std::to_string(p.threads) + " 2>&1";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (pipe == nullptr) {
+    r.error = "cannot run: " + cmd;
+    return r;
+  }
+  std::string out, last;
+  char buf[4096];
+  while (std::fgets(buf, sizeof(buf), pipe) != nullptr) out += buf;
+  const int status = ::pclose(pipe);
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!TrimWhitespace(line).empty()) last = line;
+  }
+  auto j = nlohmann::json::parse(last, nullptr, false);
+  if (status != 0 || j.is_discarded() || !j.is_object() || !j.contains("greedy_ids")) {
+    r.error = "peer failed (exit " + std::to_string(status) + "): " + last;
+    return r;
+  }
+  try {
+    r.prefill_tps = j.at("prefill_tokens_per_s").get<double>();
+    r.decode_tps = j.at("decode_tokens_per_s").get<double>();
+    r.ids = j.at("greedy_ids").get<std::vector<std::vector<int64_t>>>();
+    r.torch_version = j.at("torch").get<std::string>();
+    r.ok = true;
+  } catch (const std::exception& e) {
+    r.error = std::string("peer output malformed: ") + e.what();
+  }
+  return r;
+}
+
 void BenchShape(const ShapeSpec& spec, const std::vector<int64_t>& batches, int64_t prompt_len, int64_t decode_steps,
-                double mm_gflops) {
+                double mm_gflops, const PeerOptions& peer) {
   torch::NoGradGuard no_grad;
   Qwen2ForCausalLM model(spec.config);
   model->InitWeights(1, 0.02);
   model->eval();
+  std::string checkpoint;
+  if (peer.enabled) {
+    checkpoint = peer.dir + "/" + spec.name;
+    const Status st = SaveHfModel(model, checkpoint, "float32");
+    if (!st.ok()) {
+      std::cout << spec.name << " peer: skipped: cannot write the checkpoint: " << st.ToString() << "\n";
+      checkpoint.clear();
+    }
+  }
   std::cout << "# shape " << spec.name << ": " << std::fixed << std::setprecision(1)
             << spec.config.ParameterCount() / 1e6 << "M params, L=" << spec.config.num_hidden_layers
             << " D=" << spec.config.hidden_size << " V=" << spec.config.vocab_size << "\n";
@@ -72,20 +151,25 @@ void BenchShape(const ShapeSpec& spec, const std::vector<int64_t>& batches, int6
     KvCache cache(spec.config, B, prompt_len + decode_steps + 1, torch::kCPU, torch::kFloat32);
     std::vector<int64_t> slots(B), n_valid(B, prompt_len);
     for (int64_t b = 0; b < B; ++b) slots[b] = b;
+    torch::manual_seed(static_cast<uint64_t>(B));
     auto tokens = torch::randint(spec.config.vocab_size, {B, prompt_len}, torch::kLong);
+    std::vector<torch::Tensor> greedy;  // every step's [B, 1] ids, read after the timing
     auto pos = torch::arange(prompt_len, torch::kLong).unsqueeze(0).expand({B, prompt_len}).contiguous();
     const double t0 = MonotonicSeconds();
     auto out = model->ForwardCached(&cache, slots, tokens, pos, n_valid);
     const double prefill_s = MonotonicSeconds() - t0;
     auto next = out.logits.select(1, prompt_len - 1).argmax(-1).view({B, 1});
+    greedy.push_back(next);
     std::vector<int64_t> ones(B, 1);
     // one warm-up decode step, excluded from timing
     auto step_pos = torch::full({B, 1}, prompt_len, torch::kLong);
     next = model->ForwardCached(&cache, slots, next, step_pos, ones).logits.select(1, 0).argmax(-1).view({B, 1});
+    greedy.push_back(next);
     const double t1 = MonotonicSeconds();
     for (int64_t s = 1; s < decode_steps; ++s) {
       step_pos = torch::full({B, 1}, prompt_len + s, torch::kLong);
       next = model->ForwardCached(&cache, slots, next, step_pos, ones).logits.select(1, 0).argmax(-1).view({B, 1});
+      greedy.push_back(next);
     }
     const double decode_s = MonotonicSeconds() - t1;
     const double prefill_tps = B * prompt_len / prefill_s;
@@ -101,6 +185,33 @@ void BenchShape(const ShapeSpec& spec, const std::vector<int64_t>& batches, int6
               << decode_gf / skinny << "x of " << std::setprecision(1) << skinny << " GFLOP/s for mm at the decode shape ["
               << B << "," << spec.config.hidden_size << "]x[" << spec.config.hidden_size << ","
               << spec.config.intermediate_size << "])\n";
+    if (peer.enabled && !checkpoint.empty()) {
+      const PeerResult r = RunPeer(peer, checkpoint, tokens, decode_steps);
+      if (!r.ok) {
+        std::cout << spec.name << " peer b=" << B << ": skipped: " << r.error << "\n";
+        continue;
+      }
+      const torch::Tensor ours = torch::cat(greedy, 1);  // [B, decode_steps + 1]
+      auto acc = ours.accessor<int64_t, 2>();
+      int64_t equal = 0, total = 0, first_diff = -1;
+      for (int64_t b = 0; b < B && b < static_cast<int64_t>(r.ids.size()); ++b) {
+        for (int64_t t = 0; t < ours.size(1) && t < static_cast<int64_t>(r.ids[b].size()); ++t) {
+          ++total;
+          if (acc[b][t] == r.ids[b][t]) {
+            ++equal;
+          } else if (first_diff < 0 || t < first_diff) {
+            first_diff = t;
+          }
+        }
+      }
+      std::cout << std::setprecision(1) << spec.name << " peer    b=" << B << ": plain PyTorch " << r.torch_version
+                << " (bench/peer_qwen2.py, " << peer.threads << " threads): prefill " << r.prefill_tps
+                << " tokens/s (mem1 " << std::setprecision(2) << prefill_tps / r.prefill_tps << "x), decode "
+                << std::setprecision(1) << r.decode_tps << " tokens/s (mem1 " << std::setprecision(2)
+                << decode_tps / r.decode_tps << "x); greedy ids equal " << equal << "/" << total;
+      if (first_diff >= 0) std::cout << " (first difference at step " << first_diff << ")";
+      std::cout << "\n";
+    }
   }
 }
 
@@ -108,6 +219,9 @@ struct ModelBenchArgs {
   int32_t threads = 0;
   bool quick = false;
   bool skip_large = false;
+  bool peer = false;
+  std::string peer_script = MEM1_SOURCE_DIR "/bench/peer_qwen2.py";
+  std::string python;  // empty: python3 on PATH, else /usr/bin/python3 (Debian's, where python3-torch installs)
 };
 
 int RunModelBench(const ModelBenchArgs& a) {
@@ -129,8 +243,44 @@ int RunModelBench(const ModelBenchArgs& a) {
   q05.rope_theta = 1000000.0;
   q05.tie_word_embeddings = true;
   const std::vector<int64_t> batches = a.quick ? std::vector<int64_t>{1, 8} : std::vector<int64_t>{1, 8, 32};
-  BenchShape(embedded, batches, a.quick ? 32 : 128, a.quick ? 8 : 32, mm);
-  if (!a.skip_large && !a.quick) BenchShape({"qwen2.5-0.5b", q05}, batches, 64, 8, mm);
+  PeerOptions peer;
+  std::filesystem::path scratch;
+  if (a.peer) {
+    peer.enabled = true;
+    peer.script = a.peer_script;
+    peer.python = a.python;
+    peer.threads = threads;
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(peer.script, ec)) {
+      std::cerr << "error: --peer-script: " << peer.script << " is not a file\n";
+      return 2;
+    }
+    const std::vector<std::string> candidates =
+        a.python.empty() ? std::vector<std::string>{"python3", "/usr/bin/python3"} : std::vector<std::string>{a.python};
+    peer.python.clear();
+    for (const auto& py : candidates) {
+      const std::string probe = py + " -c 'import torch, numpy' >/dev/null 2>&1";
+      if (std::system(probe.c_str()) == 0) {
+        peer.python = py;
+        break;
+      }
+    }
+    if (peer.python.empty()) {
+      std::cout << "peer: skipped: no python (" << candidates.front()
+                << ") imports torch and numpy (Debian: apt-get install python3-torch python3-numpy)\n";
+      peer.enabled = false;
+    } else {
+      scratch = std::filesystem::temp_directory_path() / ("mem1_bench_peer_" + std::to_string(::getpid()));
+      std::filesystem::create_directories(scratch, ec);
+      peer.dir = scratch.string();
+    }
+  }
+  BenchShape(embedded, batches, a.quick ? 32 : 128, a.quick ? 8 : 32, mm, peer);
+  if (!a.skip_large && !a.quick) BenchShape({"qwen2.5-0.5b", q05}, batches, 64, 8, mm, peer);
+  if (!scratch.empty()) {
+    std::error_code ec;
+    std::filesystem::remove_all(scratch, ec);
+  }
   return 0;
 }
 
@@ -142,6 +292,11 @@ void RegisterModelBench(CLI::App* bench) {
   m->add_option("--threads", args->threads, "Intra-op threads (0 = all cores)");
   m->add_flag("--quick", args->quick, "Small sizes, embedded shape only (smoke test)");
   m->add_flag("--skip-large", args->skip_large, "Skip the Qwen2.5-0.5B shape");
+  m->add_flag("--peer", args->peer,
+              "Also run the plain-PyTorch peer (bench/peer_qwen2.py: same weights, prompts, threads) and print "
+              "mem1's ratio to it and whether the greedy ids agree");
+  m->add_option("--peer-script", args->peer_script, "Path of peer_qwen2.py");
+  m->add_option("--python", args->python, "Python interpreter with torch and numpy (default: python3, else /usr/bin/python3)");
   m->callback([args] { throw CLI::RuntimeError(RunModelBench(*args)); });
 }
 

@@ -29,6 +29,11 @@ HIDDEN=${HIDDEN:-256}; LAYERS=${LAYERS:-4}; HEADS=${HEADS:-8}; KV_HEADS=${KV_HEA
 ROPE_THETA=${ROPE_THETA:-10000}; COPY_CIRCUIT=${COPY_CIRCUIT:-false}
 if [ "$COPY_CIRCUIT" = true ]; then FREEZE=${FREEZE-'model\.layers\.[01]\.self_attn\..*'}; else FREEZE=${FREEZE:-}; fi
 EXPERT_TASKS=${EXPERT_TASKS:-3000}
+# Language-model pretraining on the world's passages (as the agent reads them) before SFT:
+# LM_STEPS steps of LM_BATCH samples of 256 tokens (`mem1 datagen lm`; 0 = none).
+LM_STEPS=${LM_STEPS:-0}
+LM_BATCH=${LM_BATCH:-16}
+LM_LR=${LM_LR:-3e-3}
 SFT_OBJECTIVES=${SFT_OBJECTIVES:-1,2}
 SFT_STEPS=${SFT_STEPS:-400}
 SFT_BATCH=${SFT_BATCH:-16}
@@ -137,8 +142,24 @@ $B/mem1 datagen expert --config configs/default.yaml "${COMMON[@]}" --set model.
 $B/mem1 datagen expert --config configs/default.yaml "${COMMON[@]}" --set model.checkpoint="$RUN/init" --set actor.num_envs=32 --set env.qa.split=dev \
   --episodes 64 --objectives "$SFT_OBJECTIVES" --seed 99 --out "$RUN/expert-dev"
 
+SFT_START="$RUN/init"
+if [ "$LM_STEPS" -gt 0 ]; then
+  echo "== 6b/9 language-model pretraining on the world's passages ($LM_STEPS steps x $LM_BATCH samples of 256 tokens)"
+  python3 -c 'import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    title, _, text = json.loads(line)["contents"].partition("\n")
+    print("Doc 1(Title: " + title.strip("\"") + ") " + text)' "$RUN/qa/corpus.jsonl" > "$RUN/passages.txt"
+  rm -rf "$RUN/lm-data"
+  $B/mem1 datagen lm --text "$RUN/passages.txt" --tokenizer "$RUN/tokenizer.model" --tokens 256 --out "$RUN/lm-data"
+  launch/local.sh configs/default.yaml --actors 0 --run-dir "$RUN/lm" "${COMMON[@]}" --set model.checkpoint="$RUN/init" \
+    --set learner.ppo.algorithm=sft --set learner.offline_store="$RUN/lm-data" --set learner.offline_epochs=1000 \
+    --set learner.optim.actor_lr="$LM_LR" --set learner.optim.warmup_steps=10 --set learner.global_batch="$LM_BATCH" \
+    --set learner.total_steps="$LM_STEPS" --set learner.checkpoint_every=1000
+  SFT_START="$RUN/lm/policy"
+fi
+
 echo "== 7/9 SFT from the store ($SFT_STEPS steps x $SFT_BATCH trajectories, held-out NLL on dev-question tasks)"
-launch/local.sh configs/default.yaml --actors 0 --run-dir "$RUN/sft" "${COMMON[@]}" --set model.checkpoint="$RUN/init" \
+launch/local.sh configs/default.yaml --actors 0 --run-dir "$RUN/sft" "${COMMON[@]}" --set model.checkpoint="$SFT_START" \
   --set learner.ppo.algorithm=sft --set learner.offline_store="$RUN/expert" --set learner.offline_epochs=1000 \
   --set learner.heldout_store="$RUN/expert-dev" --set learner.heldout_every=25 \
   --set learner.optim.actor_lr="$SFT_LR" --set learner.optim.warmup_steps=10 --set learner.global_batch="$SFT_BATCH" \

@@ -20,6 +20,8 @@ PKGS=(
   # libFuzzer targets (tests/fuzz.sh, run by tests/run.sh) and the sanitizer builds
   clang-14 libclang-rt-14-dev
   python3
+  # the plain-PyTorch peer of `mem1 bench model --peer` (bench/peer_qwen2.py; the same libtorch)
+  python3-torch python3-numpy
   # `mem1 eval` plots (PNG via the pngcairo terminal)
   gnuplot-nox
   # Slurm launch path (launch/submit.sh, tests/e2e/slurm_test.sh): the daemons, the client

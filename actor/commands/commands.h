@@ -24,6 +24,7 @@ void RegisterEvalCommand(CLI::App* app);      // eval (QA and WebShop; called by
 void RegisterEvalSubcommand(CLI::App* parent, const std::string& name, const std::string& fixed_env);
 void RegisterWebShopCommands(CLI::App* app);  // datagen webshop, webshop index|play|eval
 void RegisterExpertCommands(CLI::App* datagen);  // datagen expert (called by RegisterQaCommands)
+void RegisterLmDataCommand(CLI::App* datagen);   // datagen lm (called by RegisterQaCommands)
 void RegisterPlayCommands(CLI::App* app);     // play, qa play (called by RegisterQaCommands)
 void RegisterServeCommands(CLI::App* app);    // serve retriever (called by RegisterQaCommands)
 

@@ -78,6 +78,7 @@ void RegisterQaCommands(CLI::App* app) {
   qa->add_option("--out", args->out, "Output directory")->required();
   qa->callback([args] { throw CLI::RuntimeError(RunDatagenQa(*args)); });
   RegisterExpertCommands(datagen);
+  RegisterLmDataCommand(datagen);
 
   auto* index = app->add_subcommand("index", "Retrieval index tools");
   index->require_subcommand(1);

@@ -110,6 +110,11 @@ Result<RolloutOptions> RolloutOptionsFromConfig(const Mem1Config& config) {
   ro.max_turns = a.max_turns;
   ro.max_new_tokens_per_turn = a.max_new_tokens_per_turn;
   ro.max_state_tokens = a.max_state_tokens;
+  // MEM1's training rollout cuts each observation to its first max_obs_length tokens
+  // (generation_think.py _process_next_obs; train_ppo.sh: data.max_obs_length=1000); its
+  // inference pipeline (mem1-code-eval) does not cut.
+  ro.max_observation_tokens = a.max_observation_tokens >= 0 ? a.max_observation_tokens
+                              : a.tag_preset.protocol == TagPreset::Protocol::kMem1Code ? 1000 : 0;
   ro.prefill_scripted_turns = a.prefill_scripted_turns;
   ro.mixed_steps = a.mixed_steps;
   ro.slot_capacity = a.slot_capacity;
@@ -276,8 +281,12 @@ void RolloutEngine::Impl::EndTurn(int64_t index, bool hit_limit) {
     const std::string kept_text = KeptTurnText(opt.tag_preset, s.actions, s.gen_text);
     if (kept_text != s.gen_text) kept = tok->Encode(kept_text);
   }
-  const TrajectoryLayout::NextContext next =
-      s.layout->Observe(tok->Encode(wrapped), s.turn, kept.empty() ? nullptr : &kept);
+  std::vector<int32_t> observation = tok->Encode(wrapped);
+  if (opt.max_observation_tokens > 0 && static_cast<int64_t>(observation.size()) > opt.max_observation_tokens) {
+    observation.resize(static_cast<size_t>(opt.max_observation_tokens));
+    ++stats->observations_cut;
+  }
+  const TrajectoryLayout::NextContext next = s.layout->Observe(observation, s.turn, kept.empty() ? nullptr : &kept);
   s.last_observation = step.observation;
   s.pending.clear();
   s.pending_pos.clear();

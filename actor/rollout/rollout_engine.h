@@ -46,6 +46,10 @@ struct RolloutOptions {
   // context and scored there, instead of one decode step per token (same log-probs).
   bool prefill_scripted_turns = ActorOptions{}.prefill_scripted_turns;
   int64_t max_state_tokens = ActorOptions{}.max_state_tokens;      // cap on <IS> body tokens; 0 (default) = off (then the close tag is forced)
+  // Observation tokens kept (the wrapped observation's first N tokens; the rest is cut, counted
+  // in RolloutStats::observations_cut); 0 = all. RolloutOptionsFromConfig resolves the config's
+  // -1 (the preset's: MEM1's max_obs_length 1000 under mem1-code, all otherwise).
+  int64_t max_observation_tokens = 0;
   int64_t slot_capacity = ActorOptions{}.slot_capacity;            // KV tokens per slot (default 4096); an episode that would exceed it is truncated
   bool reuse_prompt_kv = true;          // false: re-prefill the prompt every turn (benchmark baseline)
   // true: one packed forward per step writes every pending context (prompt, C_t, observation)
@@ -78,6 +82,7 @@ struct RolloutStats {
   double decode_seconds = 0;    // ... and decode-only forwards
   int64_t prefill_steps = 0;    // forwards that wrote pending context (mixed: with decode rows beside it)
   int64_t decode_steps = 0;     // forwards that decoded only
+  int64_t observations_cut = 0; // observations longer than max_observation_tokens (cut to it)
   int64_t decode_rows = 0;      // one-token rows in all forwards
   int64_t decode_keys = 0;      // cached tokens attended over all decode rows (mean context = / decode_rows)
 };

@@ -356,6 +356,7 @@ void BindAll(Binder& b, Mem1Config& c) {
     s.Integer("max_turns", &a.max_turns, 1, 1 << 16);
     s.Integer("max_new_tokens_per_turn", &a.max_new_tokens_per_turn, 1, 1 << 20);
     s.Integer("max_state_tokens", &a.max_state_tokens, 0, 1 << 20);
+    s.Integer("max_observation_tokens", &a.max_observation_tokens, -1, kBig);
     s.Bool("prefill_scripted_turns", &a.prefill_scripted_turns);
     s.Bool("mixed_steps", &a.mixed_steps);
     s.Integer("slot_capacity", &a.slot_capacity, 16, kBig);

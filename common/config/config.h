@@ -122,6 +122,7 @@ struct ActorOptions {
   int32_t max_turns = 6;                                  // 6 for QA, 10 for WebShop (MEM1)
   int32_t max_new_tokens_per_turn = 128;
   int32_t max_state_tokens = 0;                           // cap on <IS> tokens; 0 = off
+  int64_t max_observation_tokens = -1;                    // observation tokens kept (the rest cut); 0 = all; -1 = the preset's (mem1-code: 1000, MEM1's max_obs_length; others: all)
   bool prefill_scripted_turns = true;   // a teacher's whole turn is scored in its context's prefill (with mixed steps: 1.7-2.3x faster expert data, README)
   bool mixed_steps = true;              // one packed forward per step: pending contexts beside the decode rows; false = two-phase reference
   int64_t slot_capacity = 4096;                           // KV tokens per slot

@@ -35,6 +35,18 @@ EOF
 run "inspect the expert store" "$BIN/mem1" inspect "$T/expert" --episode 0 --tokenizer "$T/tok.model"
 grep -q "Q1 = " "$T/out" && ok "expert turns carry the Q1 = ... state" || bad "expert text: $(head -c 600 "$T/out")"
 
+# Language-model data: text lines packed into samples of <= --tokens tokens, one model segment
+# each, readable as a store; an empty text is a clear error.
+printf 'Doc 1(Title: Aldor) Aldor was born in Brisk.\n\nDoc 1(Title: Brisk) Brisk is a city in Kel.\n' > "$T/lm.txt"
+for i in $(seq 1 40); do echo "line $i of the corpus with a few words in it" >> "$T/lm.txt"; done
+run "datagen lm" "$BIN/mem1" datagen lm --text "$T/lm.txt" --tokenizer "$T/tok.model" --tokens 64 --out "$T/lm"
+grep -q "language-model samples" "$T/out" && grep -q "(1 empty lines skipped)" "$T/out" && ok "datagen lm: samples written, empty line counted"   || bad "datagen lm: $(cat "$T/out")"
+run "inspect the lm store" "$BIN/mem1" inspect "$T/lm" --episode 0 --tokenizer "$T/tok.model"
+grep -q "corpus" "$T/out" && ok "an lm sample reads back as text" || bad "lm sample: $(head -c 600 "$T/out")"
+: > "$T/empty.txt"
+"$BIN/mem1" datagen lm --text "$T/empty.txt" --tokenizer "$T/tok.model" --out "$T/lm2" >"$T/out" 2>&1
+[ $? -ne 0 ] && grep -q "no non-empty line" "$T/out" && ok "datagen lm: empty text is a clear error" || bad "empty lm text: $(cat "$T/out")"
+
 # Play (issue #15): the environment as the agent sees it, actions on stdin. End of input at once
 # shows the golden answers; then a transcript: a search, a blank line, a typing slip, the answer.
 "$BIN/mem1" qa play "${C[@]}" --objectives 2 --split test --task 1 </dev/null >"$T/play0" 2>"$T/err"

@@ -429,6 +429,57 @@ TEST_F(RolloutEngineTest, Mem1CodeWrapsThePromptAndEndsOnAMalformedTurn) {
   EXPECT_GE(t.metrics().peak_tokens(), static_cast<int64_t>(t.segments(0).token_ids_size()));
 }
 
+// MEM1's training rollout keeps an observation's first max_obs_length tokens: the context copy
+// holds the turn and exactly that many observation tokens, and the cut is counted.
+TEST_F(RolloutEngineTest, ObservationsAreCutToMaxObservationTokens) {
+  class SearchOnce : public ScriptedPolicy {
+   public:
+    std::optional<ScriptedTurn> Respond(const Environment&, int turn, const std::string&) override {
+      if (turn == 0) return ScriptedTurn{"<think>n</think><search>word</search>", true};
+      return ScriptedTurn{"<think>n</think><answer>42</answer>", true};
+    }
+  } teacher;
+  auto run = [&](int64_t cap, RolloutStats* stats) {
+    RolloutOptions o;
+    o.batch_size = 1;
+    o.max_turns = 3;
+    o.max_new_tokens_per_turn = 16;
+    o.sampling.greedy = true;
+    o.tag_preset = GetTagPreset("mem1-code").value();
+    o.max_observation_tokens = cap;
+    ScriptedEnvOptions env;
+    env.observation_words = 40;
+    RolloutEngine engine(Model(8), tok_, o);
+    ScriptedTaskSource tasks(1, env, o.tag_preset);
+    std::vector<proto::Trajectory> out;
+    EXPECT_TRUE(engine.Run(&tasks, [&](proto::Trajectory&& t) { out.push_back(std::move(t)); }, &teacher).ok());
+    *stats = engine.stats();
+    EXPECT_EQ(out.size(), 1u);
+    std::vector<int32_t> context;
+    for (const auto& seg : out.at(0).segments()) {
+      if (seg.role() == proto::ROLE_CONTEXT) {
+        context.assign(seg.token_ids().begin(), seg.token_ids().end());
+        break;
+      }
+    }
+    return context;
+  };
+  RolloutStats full_stats, cut_stats;
+  const std::vector<int32_t> full = run(0, &full_stats);
+  const std::vector<int32_t> turn = tok_->Encode("<think>n</think><search>word</search>");
+  ASSERT_GT(full.size(), turn.size() + 12);
+  EXPECT_EQ(full_stats.observations_cut, 0);
+  const int64_t observation = static_cast<int64_t>(full.size() - turn.size());
+  // The boundary: a cap equal to the observation's length keeps all of it.
+  RolloutStats boundary_stats;
+  EXPECT_EQ(run(observation, &boundary_stats), full);
+  EXPECT_EQ(boundary_stats.observations_cut, 0);
+  const std::vector<int32_t> cut = run(12, &cut_stats);
+  EXPECT_EQ(cut_stats.observations_cut, 1);
+  ASSERT_EQ(cut.size(), turn.size() + 12);
+  EXPECT_EQ(cut, std::vector<int32_t>(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(cut.size())));
+}
+
 // Reusing the prompt's KV entries (instead of recomputing them) must not change a single
 // generated token, and the recorded behaviour log-probs agree to fp32 summation order.
 TEST_F(RolloutEngineTest, PromptKvReuseDoesNotChangeResults) {
