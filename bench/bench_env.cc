@@ -1,17 +1,79 @@
 #include "bench/bench_env.h"
 
+#include <torch/torch.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace mem1 {
+
+namespace {
+
+// The CPU model and the SIMD features that matter for the kernels libtorch/OpenBLAS pick.
+std::string CpuSummary() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line, model, flags;
+  while (std::getline(in, line) && (model.empty() || flags.empty())) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const std::string key = line.substr(0, line.find_last_not_of(" \t", colon - 1) + 1);
+    if (key == "model name" && model.empty()) model = line.substr(colon + 2);
+    if (key == "flags" && flags.empty()) flags = " " + line.substr(colon + 1) + " ";
+  }
+  std::string used;
+  for (const char* f : {"avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16"}) {
+    if (flags.find(std::string(" ") + f + " ") != std::string::npos) used += std::string(used.empty() ? "" : ",") + f;
+  }
+  return (model.empty() ? std::string("unknown CPU") : model) + " | cpu flags " + (used.empty() ? "none of avx2/avx512" : used);
+}
+
+// BLAS libtorch was built against (from at::show_config()).
+std::string BlasSummary() {
+  const std::string config = at::show_config();
+  const auto at = config.find("BLAS_INFO=");
+  if (at == std::string::npos) return "unknown";
+  const auto end = config.find_first_of(", \n", at);
+  return config.substr(at + 10, end == std::string::npos ? std::string::npos : end - at - 10);
+}
+
+}  // namespace
 
 void PrintBenchEnvironment(int threads) {
   const char* core = std::getenv("OPENBLAS_CORETYPE");
   std::cout << "# mem1 bench | commit " << MEM1_GIT_COMMIT << " | build " << MEM1_BUILD_TYPE << " | threads "
-            << threads << " | OPENBLAS_CORETYPE=" << (core ? core : "(auto)") << "\n";
+            << threads << " | libtorch " << TORCH_VERSION << " | BLAS " << BlasSummary()
+            << " | OPENBLAS_CORETYPE=" << (core ? core : "(auto)") << "\n# " << CpuSummary() << "\n";
+}
+
+std::string FindTorchPython(const std::string& requested) {
+  const std::vector<std::string> candidates =
+      requested.empty() ? std::vector<std::string>{"python3", "/usr/bin/python3"} : std::vector<std::string>{requested};
+  for (const auto& py : candidates) {
+    const std::string probe = py + " -c 'import torch, numpy' >/dev/null 2>&1";
+    if (std::system(probe.c_str()) == 0) return py;
+  }
+  return "";
+}
+
+int RunForLastLine(const std::string& command, std::string* last_line) {
+  last_line->clear();
+  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return -1;
+  std::string out;
+  char buf[4096];
+  while (std::fgets(buf, sizeof(buf), pipe) != nullptr) out += buf;
+  const int status = ::pclose(pipe);
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find_first_not_of(" \t\r") != std::string::npos) *last_line = line;
+  }
+  return status;
 }
 
 }  // namespace mem1

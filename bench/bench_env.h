@@ -16,6 +16,13 @@ double PeakRssMiB();
 bool ResetPeakRss();
 // Bytes of the regular files under `path` (recursive).
 int64_t DiskBytes(const std::string& path);
+// The Python interpreter that imports torch and numpy (the plain-PyTorch peers in bench/):
+// `requested`, or else python3 on PATH, then /usr/bin/python3 (where Debian's python3-torch
+// installs); empty when none does.
+std::string FindTorchPython(const std::string& requested);
+// Runs `command` (stderr merged), sets `last_line` to its last non-empty output line and
+// returns pclose's status (0 = success, -1 = could not start).
+int RunForLastLine(const std::string& command, std::string* last_line);
 }  // namespace mem1
 
 #endif  // MEM1_BENCH_BENCH_ENV_H_

@@ -7,11 +7,18 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
 #include "bench/bench_env.h"
 #include "common/cli/cli_common.h"
+#include "common/model/model_io.h"
+#include "learner/adamw.h"
 #include "learner/synthetic_trajectories.h"
 #include "learner/trainer.h"
 #include "common/util/strings.h"
@@ -25,6 +32,9 @@ struct LearnerBenchArgs {
   int32_t steps = 3;
   bool quick = false;
   bool dp_worker = false;  // internal: one rank of the mpirun measurement
+  bool peer = false;
+  std::string peer_script = MEM1_SOURCE_DIR "/bench/peer_qwen2.py";
+  std::string python;
 };
 
 SyntheticSizes BenchSizes(bool quick) {
@@ -103,6 +113,115 @@ double ForwardBackward(Qwen2ForCausalLM& model, const std::vector<MaskedSequence
   return MonotonicSeconds() - t0;
 }
 
+// One optimizer step over `seqs`: forward + backward of the bench objective (ForwardBackward's:
+// sum of loss-token log-probs + sum of squared values) in micro-batches, then AdamW on every
+// parameter. Returns seconds; `loss` gets the objective's value.
+double TrainStep(Qwen2ForCausalLM& model, const std::vector<MaskedSequence>& seqs, int64_t step,
+                 std::vector<torch::Tensor>* m, std::vector<torch::Tensor>* v, double* loss) {
+  const double t0 = MonotonicSeconds();
+  std::vector<const MaskedSequence*> ptrs;
+  for (const auto& s : seqs) ptrs.push_back(&s);
+  double total = 0;
+  for (const auto& batch : PackByLength(ptrs, 8192)) {
+    std::vector<const MaskedSequence*> cur;
+    for (size_t i : batch) cur.push_back(ptrs[i]);
+    auto sc = ScoreSequences(model, cur, std::vector<float>(cur.size(), 1.0f), false);
+    auto l = sc.logp.sum() + sc.values.pow(2).sum();
+    l.backward();
+    total += l.item<double>();
+  }
+  OptimOptions optim;
+  optim.weight_decay = 0.0;
+  auto params = model->parameters();
+  if (m->empty()) {
+    for (auto& p : params) {
+      m->push_back(torch::zeros_like(p));
+      v->push_back(torch::zeros_like(p));
+    }
+  }
+  {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (!params[i].grad().defined()) continue;
+      AdamWUpdate(optim, step, 1e-5, params[i].grad(), &params[i], &(*m)[i], &(*v)[i]);
+      params[i].mutable_grad() = torch::Tensor();
+    }
+  }
+  *loss = total;
+  return MonotonicSeconds() - t0;
+}
+
+// The learner against the plain-PyTorch peer (bench/peer_qwen2.py train): the same weights
+// (an HF checkpoint written here), the same stitched sequences (tokens, positions, loss mask
+// and the dense visibility mask written for it), the same objective and optimizer, the same
+// threads. Prints both tokens/s, the ratio, and both first-step objective values.
+void RunLearnerPeer(const LearnerBenchArgs& a, int threads, const std::vector<MaskedSequence>& stitched,
+                    double trainer_tokens_per_s) {
+  const std::string python = FindTorchPython(a.python);
+  if (python.empty()) {
+    std::cout << "learner peer: skipped: no python (" << (a.python.empty() ? "python3, /usr/bin/python3" : a.python)
+              << ") imports torch and numpy (Debian: apt-get install python3-torch python3-numpy)\n";
+    return;
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(a.peer_script, ec)) {
+    std::cout << "learner peer: skipped: " << a.peer_script << " is not a file\n";
+    return;
+  }
+  const auto dir = std::filesystem::temp_directory_path() / ("mem1_bench_learner_peer_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir, ec);
+  ModelInitOptions init;
+  Qwen2ForCausalLM model(Qwen2ConfigFromInit(init));
+  model->InitWeights(7, 0.02);
+  if (Status st = SaveHfModel(model, (dir / "ckpt").string(), "float32"); !st.ok()) {
+    std::cout << "learner peer: skipped: " << st.ToString() << "\n";
+    std::filesystem::remove_all(dir, ec);
+    return;
+  }
+  nlohmann::json index = nlohmann::json::array();
+  int64_t tokens = 0;
+  for (size_t i = 0; i < stitched.size(); ++i) {
+    const MaskedSequence& s = stitched[i];
+    const std::string file = "seq" + std::to_string(i) + ".bin";
+    std::ofstream f(dir / file, std::ios::binary);
+    std::vector<int64_t> ids(s.tokens.begin(), s.tokens.end()), pos(s.positions.begin(), s.positions.end());
+    f.write(reinterpret_cast<const char*>(ids.data()), static_cast<std::streamsize>(ids.size() * 8));
+    f.write(reinterpret_cast<const char*>(pos.data()), static_cast<std::streamsize>(pos.size() * 8));
+    f.write(reinterpret_cast<const char*>(s.loss_mask.data()), static_cast<std::streamsize>(s.loss_mask.size()));
+    const std::vector<uint8_t> mask = DenseMask(s);
+    f.write(reinterpret_cast<const char*>(mask.data()), static_cast<std::streamsize>(mask.size()));
+    index.push_back({{"file", file}, {"T", s.length}});
+    tokens += s.length;
+  }
+  std::ofstream(dir / "index.json") << index.dump();
+  // Ours: one warm-up step, then the mean of a.steps steps.
+  std::vector<torch::Tensor> m, v;
+  double first_loss = 0, loss = 0, seconds = 0;
+  TrainStep(model, stitched, 1, &m, &v, &first_loss);
+  for (int s = 0; s < a.steps; ++s) seconds += TrainStep(model, stitched, 2 + s, &m, &v, &loss);
+  const double ours = tokens * a.steps / seconds;
+  std::string last;
+  const std::string cmd = python + " '" + a.peer_script + "' train '" + (dir / "ckpt").string() + "' '" + dir.string() +
+                          "' " + std::to_string(a.steps) + " " + std::to_string(threads);
+  const int status = RunForLastLine(cmd, &last);
+  std::filesystem::remove_all(dir, ec);
+  auto j = nlohmann::json::parse(last, nullptr, false);
+  if (status != 0 || j.is_discarded() || !j.is_object() || !j.contains("tokens_per_s")) {
+    std::cout << "learner peer: failed (exit " << status << "): " << last << "\n";
+    return;
+  }
+  const double peer = j.value("tokens_per_s", 0.0), peer_loss = j.value("first_loss", 0.0);
+  std::cout << std::setprecision(0) << "learner step vs plain PyTorch " << j.value("torch", std::string("?"))
+            << " (bench/peer_qwen2.py; same weights, the same " << stitched.size() << " stitched sequences of " << tokens
+            << " tokens, forward + backward + AdamW, " << threads << " threads): mem1 " << ours << " tokens/s, peer "
+            << peer << " tokens/s (mem1 " << std::setprecision(2) << ours / peer << "x); the full PPO trainer step "
+            << std::setprecision(0) << trainer_tokens_per_s << " tokens/s (" << std::setprecision(2)
+            << trainer_tokens_per_s / peer << "x the peer)\n";
+  std::cout << std::setprecision(4) << "learner peer check: first-step objective mem1 " << first_loss << ", peer "
+            << peer_loss << " (relative difference " << std::setprecision(2) << std::scientific
+            << std::abs(first_loss - peer_loss) / std::max(1e-12, std::abs(peer_loss)) << std::fixed << ")\n";
+}
+
 int RunLearnerBench(const LearnerBenchArgs& a) {
   if (a.dp_worker) {
     auto comm = MakeMpiCommunicator();
@@ -174,6 +293,7 @@ int RunLearnerBench(const LearnerBenchArgs& a) {
             << std::setprecision(2) << tp / ts << "x speedup of the single pass)\n";
   std::cout << std::setprecision(3) << "masked single pass with the dense [T,T] mask: " << td << " s ("
             << std::setprecision(2) << td / ts << "x slower than block-sparse)\n";
+  if (a.peer) RunLearnerPeer(a, threads, stitched, one.tokens_per_second);
   return 0;
 }
 
@@ -187,6 +307,11 @@ void RegisterLearnerBench(CLI::App* bench) {
   l->add_option("--steps", args->steps, "Timed steps")->check(CLI::Range(1, 1000));
   l->add_flag("--quick", args->quick, "Shorter trajectories (smoke test)");
   l->add_flag("--dp-worker", args->dp_worker, "Internal: run as one rank under mpirun");
+  l->add_flag("--peer", args->peer,
+              "Also time the plain-PyTorch peer (bench/peer_qwen2.py train: same weights, sequences, objective, "
+              "AdamW, threads) and print mem1's ratio to it");
+  l->add_option("--peer-script", args->peer_script, "Path of peer_qwen2.py");
+  l->add_option("--python", args->python, "Python interpreter with torch and numpy (default: python3, else /usr/bin/python3)");
   l->callback([args] { throw CLI::RuntimeError(RunLearnerBench(*args)); });
 }
 

@@ -98,20 +98,9 @@ PeerResult RunPeer(const PeerOptions& p, const std::string& checkpoint, const to
     }
   }
   const std::string cmd = p.python + " '" + p.script + "' '" + checkpoint + "' '" + prompt_file + "' " +
-                          std::to_string(steps) + " " + std::to_string(p.threads) + " 2>&1";
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr) {
-    r.error = "cannot run: " + cmd;
-    return r;
-  }
-  std::string out, last;
-  char buf[4096];
-  while (std::fgets(buf, sizeof(buf), pipe) != nullptr) out += buf;
-  const int status = ::pclose(pipe);
-  std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) {
-    if (!TrimWhitespace(line).empty()) last = line;
-  }
+                          std::to_string(steps) + " " + std::to_string(p.threads);
+  std::string last;
+  const int status = RunForLastLine(cmd, &last);
   auto j = nlohmann::json::parse(last, nullptr, false);
   if (status != 0 || j.is_discarded() || !j.is_object() || !j.contains("greedy_ids")) {
     r.error = "peer failed (exit " + std::to_string(status) + "): " + last;
@@ -255,18 +244,9 @@ int RunModelBench(const ModelBenchArgs& a) {
       std::cerr << "error: --peer-script: " << peer.script << " is not a file\n";
       return 2;
     }
-    const std::vector<std::string> candidates =
-        a.python.empty() ? std::vector<std::string>{"python3", "/usr/bin/python3"} : std::vector<std::string>{a.python};
-    peer.python.clear();
-    for (const auto& py : candidates) {
-      const std::string probe = py + " -c 'import torch, numpy' >/dev/null 2>&1";
-      if (std::system(probe.c_str()) == 0) {
-        peer.python = py;
-        break;
-      }
-    }
+    peer.python = FindTorchPython(a.python);
     if (peer.python.empty()) {
-      std::cout << "peer: skipped: no python (" << candidates.front()
+      std::cout << "peer: skipped: no python (" << (a.python.empty() ? "python3, /usr/bin/python3" : a.python)
                 << ") imports torch and numpy (Debian: apt-get install python3-torch python3-numpy)\n";
       peer.enabled = false;
     } else {

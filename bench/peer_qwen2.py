@@ -11,8 +11,11 @@ bench with the same thread count, and prints one JSON line: prefill and decode t
 greedy ids of every row, and the first decode step's logits summary so the caller can check
 both implementations compute the same thing.
 
-Usage: peer_qwen2.py CHECKPOINT_DIR PROMPT_IDS_FILE DECODE_STEPS THREADS
+Usage: peer_qwen2.py CHECKPOINT_DIR PROMPT_IDS_FILE DECODE_STEPS THREADS      (bench model --peer)
+       peer_qwen2.py train CHECKPOINT_DIR BATCH_DIR STEPS THREADS            (bench learner --peer)
 PROMPT_IDS_FILE: one row per line, space-separated token ids (all rows the same length).
+BATCH_DIR: index.json ([{"file", "T"}]) and per sequence int64 tokens[T], int64 positions[T],
+uint8 loss_mask[T], uint8 visible[T*T] (row-major), little-endian, back to back.
 """
 import json
 import math
@@ -75,6 +78,12 @@ class Qwen2:
 
     def forward(self, ids, pos, cache):
         """ids, pos [B, T]; cache: list of (k, v) per layer or None; returns logits of the last position."""
+        h, new_cache = self.hidden(ids, pos, cache, None, last_only=True)
+        return F.linear(h[:, 0, :], self.lm_head), new_cache
+
+    def hidden(self, ids, pos, cache, mask, last_only=False):
+        """Final-norm hidden states [B, T, D] (or of the last position); mask: [T, S] bool (True =
+        visible) or None for causal."""
         w = self.w
         x = F.embedding(ids, w["model.embed_tokens.weight"])
         B, T, _ = x.shape
@@ -98,9 +107,10 @@ class Qwen2:
             vv = v.repeat_interleave(rep, dim=1)
             S = kk.shape[2]
             att = torch.matmul(q, kk.transpose(-1, -2)) / math.sqrt(self.hd)
-            if T > 1:
-                mask = torch.full((T, S), float("-inf")).triu(S - T + 1)
-                att = att + mask
+            if mask is not None:
+                att = att.masked_fill(~mask, float("-inf"))
+            elif T > 1:
+                att = att + torch.full((T, S), float("-inf")).triu(S - T + 1)
             att = att.softmax(-1)
             o = torch.matmul(att, vv).transpose(1, 2).reshape(B, T, self.d)
             x = x + F.linear(o, w[p + "self_attn.o_proj.weight"])
@@ -108,11 +118,64 @@ class Qwen2:
             g = F.linear(h, w[p + "mlp.gate_proj.weight"])
             u = F.linear(h, w[p + "mlp.up_proj.weight"])
             x = x + F.linear(F.silu(g) * u, w[p + "mlp.down_proj.weight"])
-        x = self.rms(x[:, -1:, :], w["model.norm.weight"])
-        return F.linear(x, self.lm_head)[:, 0, :], new_cache
+        if last_only:
+            x = x[:, -1:, :]
+        return self.rms(x, w["model.norm.weight"]), new_cache
+
+
+def train(ckpt, batch_dir, steps, threads):
+    """The learner peer: forward + backward + AdamW over the stitched sequences the C++ bench
+    wrote (tokens, generation-time positions, loss mask, dense [T, T] visibility mask), one
+    sequence at a time, objective sum(log p of loss tokens) + sum(value^2) at the predicting
+    rows (row i - 1 predicts loss token i), exactly mem1's `bench learner` objective."""
+    torch.set_num_threads(threads)
+    cfg = json.load(open(ckpt + "/config.json"))
+    w = load_safetensors(ckpt + "/model.safetensors")
+    w.update(load_safetensors(ckpt + "/value_head.safetensors"))
+    for t in w.values():
+        t.requires_grad_(True)
+    model = Qwen2(cfg, w)
+    opt = torch.optim.AdamW(list(w.values()), lr=1e-5, weight_decay=0.0)
+    seqs = []
+    for item in json.load(open(batch_dir + "/index.json")):
+        T = item["T"]
+        raw = open(batch_dir + "/" + item["file"], "rb").read()
+        tokens = torch.from_numpy(np.frombuffer(raw, dtype=np.int64, count=T, offset=0).copy())
+        pos = torch.from_numpy(np.frombuffer(raw, dtype=np.int64, count=T, offset=8 * T).copy())
+        loss = np.frombuffer(raw, dtype=np.uint8, count=T, offset=16 * T)
+        mask = torch.from_numpy(np.frombuffer(raw, dtype=np.uint8, count=T * T, offset=17 * T).reshape(T, T) != 0)
+        idx = torch.from_numpy(np.nonzero(loss)[0].astype(np.int64))
+        seqs.append((tokens.view(1, T), pos.view(1, T), mask, idx))
+    tokens_per_step = sum(s[0].shape[1] for s in seqs)
+    times, losses = [], []
+    for step in range(steps + 1):  # step 0: warm-up, not timed
+        t0 = time.perf_counter()
+        total = 0.0
+        for ids, pos, mask, idx in seqs:
+            h, _ = model.hidden(ids, pos, None, mask)
+            rows = h[0, idx - 1]
+            logp = F.log_softmax(F.linear(rows, model.lm_head), dim=-1).gather(1, ids[0, idx].view(-1, 1)).squeeze(1)
+            values = F.linear(rows, w["value_head.weight"], w.get("value_head.bias")).squeeze(-1)
+            loss = logp.sum() + values.pow(2).sum()
+            loss.backward()
+            total += loss.item()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        if step > 0:
+            times.append(time.perf_counter() - t0)
+        losses.append(total)
+    mean = sum(times) / len(times)
+    print(json.dumps({
+        "threads": torch.get_num_threads(), "torch": torch.__version__,
+        "sequences": len(seqs), "tokens_per_step": tokens_per_step, "steps": steps,
+        "step_s": mean, "tokens_per_s": tokens_per_step / mean, "first_loss": losses[0],
+    }))
 
 
 def main():
+    if sys.argv[1] == "train":
+        train(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+        return
     ckpt, prompt_file, steps, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     torch.set_num_threads(threads)
     cfg = json.load(open(ckpt + "/config.json"))
