@@ -4,8 +4,11 @@
 // prompt's KV across turns vs re-prefilling it every turn (mem1).
 #include <torch/torch.h>
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 #include <iomanip>
 #include <iostream>
 
@@ -27,7 +30,15 @@ struct RolloutBenchArgs {
   int64_t episodes = 8;
   int64_t tokens_per_turn = 32;
   int64_t window = 256;
+  bool layouts = false;        // compare actor layouts (processes x threads) on this machine's cores
+  int32_t layout_turns = 8;
+  bool layout_worker = false;  // internal: one process of the layout comparison
+  double start_at = 0;         // internal: the worker's timed run starts at this wall-clock time (s since epoch)
 };
+
+double WallSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 
 struct Row {
   double peak = 0, dependency = 0, seconds_per_episode = 0, tokens_per_second = 0;
@@ -97,12 +108,9 @@ Row RunOne(Qwen2ForCausalLM& model, const Tokenizer* tok, const RolloutBenchArgs
   return r;
 }
 
-int RunRolloutBench(const RolloutBenchArgs& a_in) {
-  RolloutBenchArgs a = a_in;
-  if (a.quick) { a.episodes = 4; a.batch = 4; a.tokens_per_turn = 16; }
-  const int threads = ApplyThreads(a.threads);
-  PrintBenchEnvironment(threads);
-  // Tokenizer: SentencePiece with the MEM1 tags, trained on a small generated corpus.
+// The bench's tokenizer (SentencePiece with the MEM1 tags, trained on a small generated corpus)
+// and a random-weight policy of the embedded shape.
+Result<std::pair<std::unique_ptr<Tokenizer>, Qwen2ForCausalLM>> SetUpPolicy() {
   namespace fs = std::filesystem;
   const fs::path dir = fs::temp_directory_path() / ("mem1_bench_rollout_" + std::to_string(::getpid()));
   fs::create_directories(dir);
@@ -117,15 +125,126 @@ int RunRolloutBench(const RolloutBenchArgs& a_in) {
   so.corpus = (dir / "corpus.txt").string();
   so.model_prefix = (dir / "sp").string();
   so.vocab_size = 1024;
-  if (auto st = TrainSentencePiece(so); !st.ok()) return ReportError(st);
+  MEM1_RETURN_IF_ERROR(TrainSentencePiece(so));
   auto tok = LoadTokenizer((dir / "sp.model").string());
   fs::remove_all(dir);
-  if (!tok.ok()) return ReportError(tok.status());
+  if (!tok.ok()) return tok.status();
   ModelInitOptions init;
   init.vocab_size = (*tok)->vocab_size();
   Qwen2ForCausalLM model(Qwen2ConfigFromInit(init));
   model->InitWeights(1, 0.02);
   model->eval();
+  return std::make_pair(std::move(tok).value(), model);
+}
+
+// One process of the layout comparison: mem1 episodes of `layout_turns` turns with `threads`
+// threads, timed from `start_at` (so concurrent workers overlap), one parsable line.
+int RunLayoutWorker(const RolloutBenchArgs& a) {
+  ApplyThreads(a.threads);
+  auto setup = SetUpPolicy();
+  if (!setup.ok()) return ReportError(setup.status());
+  auto& [tok, model] = *setup;
+  RunOne(model, tok.get(), a, "mem1", 2, 0, true);  // warm-up
+  while (a.start_at > 0 && WallSeconds() < a.start_at) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  const double t0 = WallSeconds();
+  const Row r = RunOne(model, tok.get(), a, "mem1", a.layout_turns, 0, true);
+  const double t1 = WallSeconds();
+  std::printf("layout_worker episodes_per_s %.6f tokens_per_s %.3f start %.3f end %.3f\n",
+              1.0 / r.seconds_per_episode, r.tokens_per_second, t0, t1);
+  return 0;
+}
+
+struct LayoutResult {
+  double episodes_per_s = 0, tokens_per_s = 0, overlap = 0;
+  bool ok = false;
+};
+
+// Runs `processes` workers of `threads` threads each at once; sums their rates.
+LayoutResult RunLayout(const RolloutBenchArgs& a, int processes, int threads) {
+  const auto self = std::filesystem::read_symlink("/proc/self/exe").string();
+  const double start_at = WallSeconds() + 8.0 + 2.0 * processes;  // after every worker's set-up
+  std::vector<FILE*> pipes;
+  for (int p = 0; p < processes; ++p) {
+    const std::string cmd = self + " bench rollout --layout-worker --threads " + std::to_string(threads) + " --batch " +
+                            std::to_string(a.batch) + " --episodes " + std::to_string(a.episodes) +
+                            " --tokens-per-turn " + std::to_string(a.tokens_per_turn) + " --layout-turns " +
+                            std::to_string(a.layout_turns) + " --start-at " + std::to_string(start_at) + " 2>/dev/null";
+    pipes.push_back(::popen(cmd.c_str(), "r"));
+  }
+  LayoutResult r;
+  r.ok = true;
+  double first_end = 1e300, last_start = 0;
+  for (FILE* pipe : pipes) {
+    bool got = false;
+    if (pipe != nullptr) {
+      char line[512];
+      while (std::fgets(line, sizeof(line), pipe) != nullptr) {
+        double eps = 0, tps = 0, t0 = 0, t1 = 0;
+        if (std::sscanf(line, "layout_worker episodes_per_s %lf tokens_per_s %lf start %lf end %lf", &eps, &tps, &t0,
+                        &t1) == 4) {
+          r.episodes_per_s += eps;
+          r.tokens_per_s += tps;
+          first_end = std::min(first_end, t1);
+          last_start = std::max(last_start, t0);
+          got = true;
+        }
+      }
+      ::pclose(pipe);
+    }
+    r.ok = r.ok && got;
+  }
+  r.overlap = processes > 1 ? std::max(0.0, first_end - last_start) : 0;
+  return r;
+}
+
+int RunLayoutComparison(const RolloutBenchArgs& a) {
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  PrintBenchEnvironment(1);
+  std::cout << "actor layouts: mem1, batch " << a.batch << ", " << a.episodes << " episodes of " << a.layout_turns
+            << " turns per process, " << a.tokens_per_turn << " tokens per turn, " << cores << " cores\n";
+  std::cout << std::fixed;
+  const LayoutResult one = RunLayout(a, 1, 1);
+  if (!one.ok) {
+    std::cout << "layouts: the 1-process run failed\n";
+    return 1;
+  }
+  std::cout << std::setprecision(3) << "layout 1 process x 1 thread: " << one.episodes_per_s << " episodes/s ("
+            << std::setprecision(0) << one.tokens_per_s << " generated tokens/s) [baseline]\n";
+  if (cores < 2) {
+    std::cout << "layouts: skipped the 2-core layouts: this machine has 1 core\n";
+    return 0;
+  }
+  const LayoutResult threads2 = RunLayout(a, 1, 2);
+  const LayoutResult procs2 = RunLayout(a, 2, 1);
+  if (threads2.ok) {
+    std::cout << std::setprecision(3) << "layout 1 process x 2 threads: " << threads2.episodes_per_s << " episodes/s ("
+              << std::setprecision(2) << threads2.episodes_per_s / one.episodes_per_s << "x baseline)\n";
+  }
+  if (procs2.ok) {
+    std::cout << std::setprecision(3) << "layout 2 processes x 1 thread: " << procs2.episodes_per_s << " episodes/s ("
+              << std::setprecision(2) << procs2.episodes_per_s / one.episodes_per_s << "x baseline; the two ran "
+              << std::setprecision(1) << procs2.overlap << " s side by side)\n";
+  }
+  if (threads2.ok && procs2.ok) {
+    const bool procs_faster = procs2.episodes_per_s > threads2.episodes_per_s;
+    std::cout << std::setprecision(2) << "on 2 cores, " << (procs_faster ? "2 processes x 1 thread" : "1 process x 2 threads")
+              << " is faster: " << std::max(procs2.episodes_per_s, threads2.episodes_per_s) /
+                                       std::min(procs2.episodes_per_s, threads2.episodes_per_s)
+              << "x the other layout\n";
+  }
+  return 0;
+}
+
+int RunRolloutBench(const RolloutBenchArgs& a_in) {
+  RolloutBenchArgs a = a_in;
+  if (a.quick) { a.episodes = 4; a.batch = 4; a.tokens_per_turn = 16; }
+  if (a.layout_worker) return RunLayoutWorker(a);
+  if (a.layouts) return RunLayoutComparison(a);
+  const int threads = ApplyThreads(a.threads);
+  PrintBenchEnvironment(threads);
+  auto setup = SetUpPolicy();
+  if (!setup.ok()) return ReportError(setup.status());
+  auto& [tok, model] = *setup;
   std::cout << "policy: embedded shape, " << model->config().ParameterCount() / 1e6 << "M params, batch " << a.batch
             << ", " << a.episodes << " episodes per setting, " << a.tokens_per_turn << " tokens per turn\n";
   const std::vector<int> turns = a.quick ? std::vector<int>{2, 8} : std::vector<int>{2, 4, 8, 16, 32};
@@ -134,7 +253,7 @@ int RunRolloutBench(const RolloutBenchArgs& a_in) {
   for (int n : turns) {
     std::map<std::string, Row> rows;
     for (const std::string& policy : {std::string("mem1"), std::string("full"), window}) {
-      Row r = RunOne(model, tok->get(), a, policy, n, 0, true);
+      Row r = RunOne(model, tok.get(), a, policy, n, 0, true);
       rows[policy] = r;
       std::cout << std::setprecision(1) << "rollout " << std::left << std::setw(10) << policy << std::right
                 << " turns=" << std::setw(2) << n << ": peak " << r.peak << " tokens, dependency " << std::setprecision(0)
@@ -152,7 +271,7 @@ int RunRolloutBench(const RolloutBenchArgs& a_in) {
                 << " context tokens each)\n";
       if (policy == "mem1") {
         // The two-phase reference: pending contexts in padded prefill forwards of their own.
-        const Row two = RunOne(model, tok->get(), a, policy, n, 0, true, /*mixed=*/false);
+        const Row two = RunOne(model, tok.get(), a, policy, n, 0, true, /*mixed=*/false);
         std::cout << std::setprecision(0) << "  engine mem1 turns=" << n << " two-phase (actor prefills apart): "
                   << two.tokens_per_second << " generated tokens/s (" << std::setprecision(2)
                   << two.tokens_per_second / raw << "x raw); mixed steps " << r.tokens_per_second / two.tokens_per_second
@@ -167,8 +286,8 @@ int RunRolloutBench(const RolloutBenchArgs& a_in) {
   // Prompt-KV reuse: a long prompt, many turns.
   const int reuse_turns = a.quick ? 4 : 16;
   const int prompt_words = a.quick ? 100 : 400;
-  Row keep = RunOne(model, tok->get(), a, "mem1", reuse_turns, prompt_words, true);
-  Row redo = RunOne(model, tok->get(), a, "mem1", reuse_turns, prompt_words, false);
+  Row keep = RunOne(model, tok.get(), a, "mem1", reuse_turns, prompt_words, true);
+  Row redo = RunOne(model, tok.get(), a, "mem1", reuse_turns, prompt_words, false);
   std::cout << std::setprecision(3) << "prompt KV reuse (mem1, " << reuse_turns << " turns, ~" << prompt_words
             << "-word prompt): " << keep.seconds_per_episode << " s/episode vs re-prefill " << redo.seconds_per_episode
             << " s/episode (" << std::setprecision(2) << redo.seconds_per_episode / keep.seconds_per_episode
@@ -187,6 +306,12 @@ void RegisterRolloutBench(CLI::App* bench) {
   r->add_option("--episodes", args->episodes, "Episodes per setting")->check(CLI::Range(1, 1 << 20));
   r->add_option("--tokens-per-turn", args->tokens_per_turn, "Max new tokens per turn")->check(CLI::Range(1, 4096));
   r->add_option("--window", args->window, "K for the window:K baseline")->check(CLI::Range(1, 1 << 20));
+  r->add_flag("--layouts", args->layouts,
+              "Compare actor layouts on this machine: 1 process x 1 thread, 1 x 2 threads, 2 processes x 1 thread "
+              "(episodes/s, mem1, --layout-turns turns)");
+  r->add_option("--layout-turns", args->layout_turns, "Turns per episode in --layouts")->check(CLI::Range(1, 1024));
+  r->add_flag("--layout-worker", args->layout_worker, "Internal: one process of --layouts");
+  r->add_option("--start-at", args->start_at, "Internal: wall-clock start of a --layout-worker's timed run");
   r->callback([args] { throw CLI::RuntimeError(RunRolloutBench(*args)); });
 }
 
