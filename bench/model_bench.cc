@@ -144,10 +144,14 @@ void BenchShape(const ShapeSpec& spec, const std::vector<int64_t>& batches, int6
     auto tokens = torch::randint(spec.config.vocab_size, {B, prompt_len}, torch::kLong);
     std::vector<torch::Tensor> greedy;  // every step's [B, 1] ids, read after the timing
     auto pos = torch::arange(prompt_len, torch::kLong).unsqueeze(0).expand({B, prompt_len}).contiguous();
+    // A prefill needs the next-token logits of each row's last position only (as generation and
+    // the peer compute them): the LM head runs on B rows, not B x T.
+    std::vector<int64_t> last_rows(B);
+    for (int64_t b = 0; b < B; ++b) last_rows[b] = b * prompt_len + prompt_len - 1;
     const double t0 = MonotonicSeconds();
-    auto out = model->ForwardCached(&cache, slots, tokens, pos, n_valid);
+    auto out = model->ForwardCached(&cache, slots, tokens, pos, n_valid, false, &last_rows);
     const double prefill_s = MonotonicSeconds() - t0;
-    auto next = out.logits.select(1, prompt_len - 1).argmax(-1).view({B, 1});
+    auto next = out.logits.argmax(-1).view({B, 1});
     greedy.push_back(next);
     std::vector<int64_t> ones(B, 1);
     // one warm-up decode step, excluded from timing
@@ -163,7 +167,9 @@ void BenchShape(const ShapeSpec& spec, const std::vector<int64_t>& batches, int6
     const double decode_s = MonotonicSeconds() - t1;
     const double prefill_tps = B * prompt_len / prefill_s;
     const double decode_tps = B * (decode_steps - 1) / decode_s;
-    const double prefill_gf = prefill_tps * FlopsPerToken(spec.config, prompt_len / 2.0) / 1e9;
+    const double head = 2.0 * spec.config.hidden_size * spec.config.vocab_size;  // LM head: last position only
+    const double prefill_gf =
+        prefill_tps * (FlopsPerToken(spec.config, prompt_len / 2.0) - head + head / prompt_len) / 1e9;
     const double decode_gf = decode_tps * FlopsPerToken(spec.config, prompt_len + decode_steps / 2.0) / 1e9;
     std::cout << std::setprecision(1) << spec.name << " prefill b=" << B << " T=" << prompt_len << ": " << prefill_tps
               << " tokens/s, " << prefill_gf << " GFLOP/s (" << std::setprecision(2) << prefill_gf / mm_gflops

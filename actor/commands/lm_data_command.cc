@@ -27,6 +27,8 @@ struct LmDataArgs {
   int64_t tokens = 256;
   int64_t max_samples = 0;
   uint64_t seed = 1;
+  int64_t copy_samples = 0;  // induction samples: random tokens of the text, then the same tokens again
+  int64_t copy_tokens = 48;  // longest random segment (each sample draws its length in [copy_tokens / 4, copy_tokens])
 };
 
 // Lines of every file (empty ones skipped), in file order.
@@ -51,8 +53,9 @@ Result<std::vector<std::string>> ReadDocuments(const std::vector<std::string>& f
   return docs;
 }
 
-// One sample: tokens[0] is the prompt (not in the loss), the rest one ROLE_MODEL segment.
-proto::Trajectory LmTrajectory(const std::vector<int32_t>& tokens, uint64_t id) {
+// One sample: the first `prompt_tokens` tokens are the prompt (not in the loss), the rest one
+// ROLE_MODEL segment.
+proto::Trajectory LmTrajectory(const std::vector<int32_t>& tokens, uint64_t id, size_t prompt_tokens = 1) {
   proto::Trajectory t;
   t.set_schema_version(proto::SCHEMA_VERSION_CURRENT);
   t.set_actor_id("lm-data");
@@ -60,8 +63,9 @@ proto::Trajectory LmTrajectory(const std::vector<int32_t>& tokens, uint64_t id) 
   t.set_env_name("lm");
   t.set_task_id("lm-" + std::to_string(id));
   t.set_sampling_temperature(1.0f);
-  TrajectoryLayout layout(ContextPolicy(), std::vector<int32_t>(tokens.begin(), tokens.begin() + 1), &t);
-  std::vector<int32_t> body(tokens.begin() + 1, tokens.end());
+  const auto split = tokens.begin() + static_cast<std::ptrdiff_t>(prompt_tokens);
+  TrajectoryLayout layout(ContextPolicy(), std::vector<int32_t>(tokens.begin(), split), &t);
+  std::vector<int32_t> body(split, tokens.end());
   layout.AddTurn(body, std::vector<float>(body.size(), 0.0f), std::vector<uint8_t>(body.size(), 0), 0, 0);
   t.set_context_policy(ContextPolicy().Name());
   t.mutable_metrics()->set_turns(1);
@@ -118,10 +122,46 @@ Status RunLmData(const LmDataArgs& a) {
     }
   }
   if (a.max_samples <= 0 || written < a.max_samples) MEM1_RETURN_IF_ERROR(flush());
+  // Induction (copy) samples: a random segment of the text's own token ids, a newline, and the
+  // same segment again, the repeat in the loss. Copying a token seen earlier is what a policy
+  // trained from scratch lacks (it must copy names from the question into its query and
+  // answers from observations into its state) and what a pretrained checkpoint has.
+  int64_t copies = 0;
+  if (a.copy_samples > 0) {
+    std::vector<int32_t> ids;
+    {
+      std::vector<uint8_t> seen(static_cast<size_t>(tok->vocab_size()), 0);
+      for (const auto& doc : docs) {
+        for (int32_t id : tok->Encode(doc)) {
+          if (id >= 0 && id < tok->vocab_size() && !seen[static_cast<size_t>(id)]) {
+            seen[static_cast<size_t>(id)] = 1;
+            ids.push_back(id);
+          }
+        }
+      }
+    }
+    std::sort(ids.begin(), ids.end());
+    std::uniform_int_distribution<size_t> pick(0, ids.size() - 1);
+    std::uniform_int_distribution<int64_t> length(std::max<int64_t>(1, a.copy_tokens / 4), a.copy_tokens);
+    for (; copies < a.copy_samples; ++copies) {
+      const int64_t k = length(rng);
+      std::vector<int32_t> segment;
+      for (int64_t i = 0; i < k; ++i) segment.push_back(ids[pick(rng)]);
+      std::vector<int32_t> sample = segment;
+      sample.insert(sample.end(), separator.begin(), separator.end());
+      const size_t prompt = sample.size();
+      sample.insert(sample.end(), segment.begin(), segment.end());
+      auto r = store->Append(LmTrajectory(sample, static_cast<uint64_t>(written), prompt));
+      if (!r.ok()) return r.status();
+      total_tokens += static_cast<int64_t>(sample.size());
+      ++written;
+    }
+  }
   MEM1_RETURN_IF_ERROR(store->Close());
   std::printf("wrote %lld language-model samples (%lld tokens, <= %lld each) from %zu lines to %s in %.1f s",
               static_cast<long long>(written), static_cast<long long>(total_tokens), static_cast<long long>(a.tokens),
               docs.size(), a.out.c_str(), MonotonicSeconds() - t0);
+  if (copies > 0) std::printf(", %lld of them copy samples", static_cast<long long>(copies));
   if (skipped > 0) std::printf(" (%lld empty lines skipped)", static_cast<long long>(skipped));
   std::printf("\n");
   return Status::Ok();
@@ -142,6 +182,12 @@ void RegisterLmDataCommand(CLI::App* datagen) {
   lm->add_option("--max-samples", args->max_samples, "Stop after this many samples (0 = all the text)")
       ->check(CLI::Range(int64_t{0}, int64_t{1} << 40));
   lm->add_option("--seed", args->seed, "Shuffle seed");
+  lm->add_option("--copy-samples", args->copy_samples,
+                 "Also write this many induction samples: a random segment of the text's token ids, a newline, the "
+                 "same segment again (only the repeat in the loss)")
+      ->check(CLI::Range(int64_t{0}, int64_t{1} << 32));
+  lm->add_option("--copy-tokens", args->copy_tokens, "Longest random segment of a copy sample (each in [N/4, N])")
+      ->check(CLI::Range(int64_t{1}, int64_t{1} << 16));
   lm->callback([args] {
     const Status st = RunLmData(*args);
     throw CLI::RuntimeError(st.ok() ? 0 : ReportError(st));
