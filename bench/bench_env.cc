@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -49,6 +51,19 @@ void PrintBenchEnvironment(int threads) {
   std::cout << "# mem1 bench | commit " << MEM1_GIT_COMMIT << " | build " << MEM1_BUILD_TYPE << " | threads "
             << threads << " | libtorch " << TORCH_VERSION << " | BLAS " << BlasSummary()
             << " | OPENBLAS_CORETYPE=" << (core ? core : "(auto)") << "\n# " << CpuSummary() << "\n";
+}
+
+double MeasureMmGflops(int64_t n) {
+  auto a = torch::randn({n, n}), b = torch::randn({n, n});
+  torch::mm(a, b);  // warm-up
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto c = torch::mm(a, b);
+    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    best = std::max(best, 2.0 * n * n * n / dt / 1e9);
+  }
+  return best;
 }
 
 std::string FindTorchPython(const std::string& requested) {

@@ -14,6 +14,9 @@ double PeakRssMiB();
 // Resets the peak (VmHWM) to the current RSS (writes 5 to /proc/self/clear_refs); false if
 // the kernel refuses.
 bool ResetPeakRss();
+// Best-of-5 GFLOP/s of a square fp32 torch::mm of size n (after one warm-up): the baseline
+// achieved FLOP/s are given as a fraction of.
+double MeasureMmGflops(int64_t n);
 // Bytes of the regular files under `path` (recursive).
 int64_t DiskBytes(const std::string& path);
 // The Python interpreter that imports torch and numpy (the plain-PyTorch peers in bench/):

@@ -217,6 +217,28 @@ void RunLearnerPeer(const LearnerBenchArgs& a, int threads, const std::vector<Ma
             << peer << " tokens/s (mem1 " << std::setprecision(2) << ours / peer << "x); the full PPO trainer step "
             << std::setprecision(0) << trainer_tokens_per_s << " tokens/s (" << std::setprecision(2)
             << trainer_tokens_per_s / peer << "x the peer)\n";
+  // Achieved FLOP/s of our step, counted as the arithmetic the step needs: per token the linear
+  // layers (2 x non-embedding weights), per visible (row, key) pair 4 x hidden (scores and
+  // values), per loss row the LM head (2 x hidden x vocab); backward twice the forward.
+  const Qwen2Config& c = model->config();
+  const double d = c.hidden_size, kv = c.num_key_value_heads * c.head_dim();
+  const double linear = c.num_hidden_layers * (2 * d * d + 2 * d * kv + 3 * d * c.intermediate_size);
+  double pairs = 0, loss_rows = 0;
+  for (const MaskedSequence& seq : stitched) {
+    for (const QueryBlock& b : QueryBlocks(seq)) {
+      double keys = 0;
+      for (const auto& [k0, k1] : b.keys) keys += static_cast<double>(k1 - k0);
+      const double n = static_cast<double>(b.q_end - b.q_begin);
+      pairs += n * keys + n * (n + 1) / 2;
+    }
+    for (uint8_t l : seq.loss_mask) loss_rows += l;
+  }
+  const double flops = 3 * (2 * linear * tokens + 4 * d * c.num_hidden_layers * pairs + 2 * d * c.vocab_size * loss_rows);
+  const double achieved = flops / (seconds / a.steps) / 1e9;
+  const double mm = MeasureMmGflops(2048);
+  std::cout << std::setprecision(1) << "learner step achieved " << achieved << " GFLOP/s (forward + backward = 3x the "
+            << "forward's linear, attention over visible pairs and loss-row LM head FLOPs) = " << std::setprecision(2)
+            << achieved / mm << "x the torch::mm 2048^3 rate of " << std::setprecision(1) << mm << " GFLOP/s in this run\n";
   std::cout << std::setprecision(4) << "learner peer check: first-step objective mem1 " << first_loss << ", peer "
             << peer_loss << " (relative difference " << std::setprecision(2) << std::scientific
             << std::abs(first_loss - peer_loss) / std::max(1e-12, std::abs(peer_loss)) << std::fixed << ")\n";

@@ -27,20 +27,6 @@
 namespace mem1 {
 namespace {
 
-// Best-of-N GFLOP/s of a square fp32 matmul.
-double MeasureMmGflops(int64_t n) {
-  auto a = torch::randn({n, n}), b = torch::randn({n, n});
-  torch::mm(a, b);  // warm-up
-  double best = 0;
-  for (int rep = 0; rep < 5; ++rep) {
-    const double t0 = MonotonicSeconds();
-    auto c = torch::mm(a, b);
-    const double dt = MonotonicSeconds() - t0;
-    best = std::max(best, 2.0 * n * n * n / dt / 1e9);
-  }
-  return best;
-}
-
 // GFLOP/s of x[M,K] @ W[N,K]^T, the shape of one decode-step projection (skinny GEMM).
 double MeasureSkinnyGflops(int64_t m, int64_t k, int64_t n) {
   auto x = torch::randn({m, k});
