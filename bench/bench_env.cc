@@ -76,6 +76,11 @@ std::string FindTorchPython(const std::string& requested) {
   return "";
 }
 
+std::string NoTorchPythonReason(const std::string& requested) {
+  return "no python (" + (requested.empty() ? std::string("python3, /usr/bin/python3") : requested) +
+         ") imports torch and numpy (Debian: apt-get install python3-torch python3-numpy)";
+}
+
 int RunForLastLine(const std::string& command, std::string* last_line) {
   last_line->clear();
   FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");

@@ -23,6 +23,8 @@ int64_t DiskBytes(const std::string& path);
 // `requested`, or else python3 on PATH, then /usr/bin/python3 (where Debian's python3-torch
 // installs); empty when none does.
 std::string FindTorchPython(const std::string& requested);
+// The one-line reason a peer is skipped when FindTorchPython(requested) found none.
+std::string NoTorchPythonReason(const std::string& requested);
 // Runs `command` (stderr merged), sets `last_line` to its last non-empty output line and
 // returns pclose's status (0 = success, -1 = could not start).
 int RunForLastLine(const std::string& command, std::string* last_line);

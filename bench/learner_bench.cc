@@ -159,8 +159,7 @@ void RunLearnerPeer(const LearnerBenchArgs& a, int threads, const std::vector<Ma
                     double trainer_tokens_per_s) {
   const std::string python = FindTorchPython(a.python);
   if (python.empty()) {
-    std::cout << "learner peer: skipped: no python (" << (a.python.empty() ? "python3, /usr/bin/python3" : a.python)
-              << ") imports torch and numpy (Debian: apt-get install python3-torch python3-numpy)\n";
+    std::cout << "learner peer: skipped: " << NoTorchPythonReason(a.python) << "\n";
     return;
   }
   std::error_code ec;

@@ -11,7 +11,6 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <sstream>
 
 #include <unistd.h>
 
@@ -59,7 +58,7 @@ struct ShapeSpec {
 struct PeerOptions {
   bool enabled = false;
   std::string script;  // path of peer_qwen2.py
-  std::string python = "python3";
+  std::string python;  // interpreter found by FindTorchPython
   std::string dir;     // scratch: checkpoints and prompt files
   int threads = 1;
 };
@@ -229,7 +228,6 @@ int RunModelBench(const ModelBenchArgs& a) {
   if (a.peer) {
     peer.enabled = true;
     peer.script = a.peer_script;
-    peer.python = a.python;
     peer.threads = threads;
     std::error_code ec;
     if (!std::filesystem::is_regular_file(peer.script, ec)) {
@@ -238,8 +236,7 @@ int RunModelBench(const ModelBenchArgs& a) {
     }
     peer.python = FindTorchPython(a.python);
     if (peer.python.empty()) {
-      std::cout << "peer: skipped: no python (" << (a.python.empty() ? "python3, /usr/bin/python3" : a.python)
-                << ") imports torch and numpy (Debian: apt-get install python3-torch python3-numpy)\n";
+      std::cout << "peer: skipped: " << NoTorchPythonReason(a.python) << "\n";
       peer.enabled = false;
     } else {
       scratch = std::filesystem::temp_directory_path() / ("mem1_bench_peer_" + std::to_string(::getpid()));
