@@ -99,7 +99,15 @@ Status LearnerClient::Submit(proto::Trajectory t) {
   p.route = t.group_id() != 0 ? t.group_id() : t.episode_id();
   t.SerializeToString(&p.bytes);
   std::unique_lock<std::mutex> l(mu_);
-  cv_.wait(l, [&] { return stop_.load() || static_cast<int32_t>(spool_.size()) < options_.spool_capacity; });
+  // Blocked on a full spool (the learner is not acking: down, partitioned, or its store cannot
+  // write): say so every 10 s, since no episode finishes to print progress meanwhile.
+  const double blocked_since = MonotonicSeconds();
+  while (!cv_.wait_for(l, std::chrono::seconds(10),
+                       [&] { return stop_.load() || static_cast<int32_t>(spool_.size()) < options_.spool_capacity; })) {
+    LOG(WARNING) << "actor " << options_.actor_id << ": spool full (" << spool_.size()
+                 << " unacked trajectories) for " << static_cast<int64_t>(MonotonicSeconds() - blocked_since)
+                 << " s: rollouts paused until the learner acks (re-sending every " << options_.resend_after_s << " s)";
+  }
   if (stop_) {
     return Unavailable("actor " + options_.actor_id + ": learner connection closed" +
                        (failure_.ok() ? std::string(finished_ ? " (the learner finished)" : "") : ": " + failure_.message()));

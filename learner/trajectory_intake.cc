@@ -120,13 +120,17 @@ void TrajectoryIntake::Loop() {
       }
       auto r = source_->Append(*t);
       if (!r.ok()) {
+        int64_t errors = 0;
         {
           std::lock_guard<std::mutex> l(mu_);
-          ++counters_.store_errors;
+          errors = ++counters_.store_errors;
         }
-        // No ack: the actor keeps it spooled and re-sends later.
-        LOG(ERROR) << "rank " << options_.rank << ": cannot store trajectory " << actor << "/" << t->episode_id() << ": "
-                   << r.status().message();
+        // No ack: the actor keeps it spooled and re-sends later. A full disk refuses every
+        // re-send: the first 10 errors are logged, then every 100th.
+        if (errors <= 10 || errors % 100 == 0) {
+          LOG(ERROR) << "rank " << options_.rank << ": cannot store trajectory " << actor << "/" << t->episode_id()
+                     << " (store error " << errors << "; not acked, the actor re-sends it): " << r.status().message();
+        }
         continue;
       }
       {

@@ -24,8 +24,14 @@ Result<std::unique_ptr<EnvironmentBundle>> MakeEnvironments(const Mem1Config& co
               << cr.products.skipped << " products skipped)";
     MEM1_ASSIGN_OR_RETURN(b->retriever, webshop::OpenProductIndex(b->catalog, w.data_dir + "/index"));
     MEM1_ASSIGN_OR_RETURN(webshop::Split split, webshop::ParseSplit(w.split));
-    std::vector<size_t> goals = webshop::SplitGoals(b->catalog.goals.size(), split);
-    if (goals.empty()) return InvalidArgument(w.data_dir + ": env.webshop.split " + w.split + " has no goals");
+    MEM1_ASSIGN_OR_RETURN(webshop::SplitRule rule, webshop::ParseSplitRule(w.splits));
+    std::vector<size_t> goals = webshop::SplitGoals(b->catalog.goals.size(), split, rule);
+    if (goals.empty()) {
+      return InvalidArgument(w.data_dir + ": env.webshop.split " + w.split + " has no goals" +
+                             (rule == webshop::SplitRule::kMem1 && split == webshop::Split::kDev
+                                  ? " (env.webshop.splits: mem1 has test and train only, as MEM1's data builder)"
+                                  : ""));
+    }
     webshop::WebShopEnvOptions eo;
     eo.max_steps = w.max_steps;
     eo.list_actions = w.list_actions;

@@ -33,6 +33,9 @@ struct RolloutEngine::Slot {
   std::vector<float> gen_lp;
   std::vector<uint8_t> gen_engine_forced;
   std::string gen_text;
+  std::vector<size_t> gen_text_ends;  // gen_text's length after each token of gen
+  bool to_eos = false;                // this turn samples to EOS, then the reference cut (sample_to_eos)
+  bool cut_crossed = false;           // the cut fell inside the turn's last kept token
   std::deque<int32_t> forced;
   bool forced_is_model = false;  // teacher tokens (in the loss) vs engine-inserted (ROLE_FORCED)
   bool teacher_turn = false;
@@ -76,7 +79,9 @@ struct RolloutEngine::Impl {
   Status StartEpisode(int64_t index, std::unique_ptr<Environment> env);  // INVALID_ARGUMENT: prompt too long
   void BeginGeneration(Slot& s);  // resets the turn; asks the teacher for a scripted turn
   void AppendToken(int64_t index, int32_t token, float logprob, bool engine_forced);  // may end the turn
-  void EndTurn(int64_t index, bool hit_limit);  // parse, step the env, plan the next context
+  void EndTurn(int64_t index, bool hit_limit);
+  // sample_to_eos: cuts the finished turn as the reference does (ReferenceResponseCut).
+  void CutTurn(Slot& s, bool* hit_limit);  // parse, step the env, plan the next context
   void FinishEpisode(int64_t index, const StepResult& final_step, bool truncated);  // hand to the sink
   // The batched model steps.
   Status Choose(const std::vector<int64_t>& rows, const torch::Tensor& logits);  // next token per row
@@ -119,6 +124,8 @@ Result<RolloutOptions> RolloutOptionsFromConfig(const Mem1Config& config) {
   ro.mixed_steps = a.mixed_steps;
   ro.slot_capacity = a.slot_capacity;
   ro.end_on_format_error = a.end_on_format_error;
+  ro.sample_to_eos = a.sample_to_eos == "auto" ? a.tag_preset.protocol == TagPreset::Protocol::kMem1Code
+                                               : a.sample_to_eos == "true";
   ro.sampling.temperature = a.temperature;
   ro.sampling.top_p = a.top_p;
   ro.sampling.seed = config.runtime.seed;
@@ -151,6 +158,8 @@ void RolloutEngine::Impl::BeginGeneration(Slot& s) {
   s.gen_lp.clear();
   s.gen_engine_forced.clear();
   s.gen_text.clear();
+  s.gen_text_ends.clear();
+  s.cut_crossed = false;
   s.forced.clear();
   s.state_open_at = -1;
   s.state_closed = false;
@@ -177,6 +186,26 @@ void RolloutEngine::Impl::BeginGeneration(Slot& s) {
       }
     }
   }
+  s.to_eos = opt.sample_to_eos && !opt.sampling.greedy && !s.teacher_turn;
+}
+
+// The reference decodes the whole response and keeps the text up to the cut; here the turn
+// keeps its tokens up to the one that reaches the cut (their log-probs are the behaviour's),
+// and gen_text becomes the cut text, which the parse and the next context read.
+void RolloutEngine::Impl::CutTurn(Slot& s, bool* hit_limit) {
+  const std::string cut = ReferenceResponseCut(opt.tag_preset, s.actions, s.gen_text);
+  if (cut.size() == s.gen_text.size()) return;
+  size_t k = 0;
+  while (k < s.gen_text_ends.size() && s.gen_text_ends[k] < cut.size()) ++k;
+  const size_t keep = k + 1;  // tokens [0, keep) cover the cut text
+  s.cut_crossed = s.gen_text_ends[k] != cut.size();
+  stats->tokens_after_cut += static_cast<int64_t>(s.gen.size() - keep);
+  s.gen.resize(keep);
+  s.gen_lp.resize(keep);
+  s.gen_engine_forced.resize(keep);
+  s.gen_text_ends.resize(keep);
+  s.gen_text = cut;
+  *hit_limit = false;  // the turn ended at an action's close tag
 }
 
 // INVALID_ARGUMENT when the prompt cannot fit a KV slot.
@@ -245,6 +274,7 @@ void RolloutEngine::Impl::FinishEpisode(int64_t index, const StepResult& final_s
 // The turn is over: record it, parse it, step the environment, plan the next context.
 void RolloutEngine::Impl::EndTurn(int64_t index, bool hit_limit) {
   Slot& s = slots[index];
+  if (s.to_eos) CutTurn(s, &hit_limit);
   const int64_t l = static_cast<int64_t>(s.gen.size());
   s.acct.AddTurn(s.layout->context_tokens(), l);
   s.layout->AddTurn(s.gen, s.gen_lp, s.gen_engine_forced, opt.policy_version, s.turn);
@@ -276,10 +306,11 @@ void RolloutEngine::Impl::EndTurn(int64_t index, bool hit_limit) {
   }
   const std::string wrapped = WrapObservation(s.preset, step.observation);
   std::vector<int32_t> kept;
-  if (opt.tag_preset.reference()) {
-    // The reference keeps part of the turn's text and re-tokenizes it (KeptTurnText).
+  if (opt.tag_preset.reference() || s.cut_crossed) {
+    // The reference keeps part of the turn's text and re-tokenizes it (KeptTurnText); after a
+    // cut inside a token the kept text is re-tokenized too (the token's tail is not kept).
     const std::string kept_text = KeptTurnText(opt.tag_preset, s.actions, s.gen_text);
-    if (kept_text != s.gen_text) kept = tok->Encode(kept_text);
+    if (kept_text != s.gen_text || s.cut_crossed) kept = tok->Encode(kept_text);
   }
   std::vector<int32_t> observation = tok->Encode(wrapped);
   if (opt.max_observation_tokens > 0 && static_cast<int64_t>(observation.size()) > opt.max_observation_tokens) {
@@ -314,6 +345,7 @@ void RolloutEngine::Impl::AppendToken(int64_t index, int32_t token, float logpro
   s.gen_lp.push_back(logprob);
   s.gen_engine_forced.push_back(engine_forced ? 1 : 0);
   s.gen_text += tok->Decode({token});
+  s.gen_text_ends.push_back(s.gen_text.size());
   const int64_t n = static_cast<int64_t>(s.gen.size());
   if (s.state_open_at < 0 && s.gen_text.find(opt.tag_preset.state.open) != std::string::npos) s.state_open_at = n;
   if (s.state_open_at >= 0 && !s.state_closed &&
@@ -321,7 +353,9 @@ void RolloutEngine::Impl::AppendToken(int64_t index, int32_t token, float logpro
     s.state_closed = true;
   }
   bool stop = (token == run.eos) || (s.teacher_turn && s.forced.empty());
-  for (const auto& tag : s.stop_tags) stop = stop || EndsWith(s.gen_text, tag);
+  if (!s.to_eos) {
+    for (const auto& tag : s.stop_tags) stop = stop || EndsWith(s.gen_text, tag);
+  }
   if (stop) { EndTurn(index, false); return; }
   if (n >= opt.max_new_tokens_per_turn) { EndTurn(index, true); return; }
   if (opt.max_state_tokens > 0 && s.forced.empty() && s.state_open_at >= 0 && !s.state_closed &&

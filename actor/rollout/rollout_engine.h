@@ -57,6 +57,12 @@ struct RolloutOptions {
   // two-phase reference (pending contexts in a padded prefill forward of their own, decoding
   // waits); same tokens and log-probs up to float summation order.
   bool mixed_steps = ActorOptions{}.mixed_steps;
+  // Sampled (not greedy) model turns ignore the action close tags and run to EOS or the
+  // per-turn limit; the turn is then cut as MEM1's training rollout cuts it
+  // (ReferenceResponseCut in tag_grammar.h) and the tokens after the cut are dropped (the one
+  // that crosses the cut, if any, is kept: its text past the cut is not parsed and not in the
+  // next context). RolloutOptionsFromConfig: actor.sample_to_eos (auto = under mem1-code).
+  bool sample_to_eos = false;
   bool end_on_format_error = ActorOptions{}.end_on_format_error;   // MEM1 reference code: true (reward 0); ours (default): keep going
   ChatTemplate chat_template;           // around the task prompt (its tokens are prompt tokens); default none
   SamplingOptions sampling;             // greedy / temperature / top-k / top-p / seed
@@ -83,6 +89,7 @@ struct RolloutStats {
   int64_t prefill_steps = 0;    // forwards that wrote pending context (mixed: with decode rows beside it)
   int64_t decode_steps = 0;     // forwards that decoded only
   int64_t observations_cut = 0; // observations longer than max_observation_tokens (cut to it)
+  int64_t tokens_after_cut = 0; // sample_to_eos: tokens sampled past the reference cut (dropped)
   int64_t decode_rows = 0;      // one-token rows in all forwards
   int64_t decode_keys = 0;      // cached tokens attended over all decode rows (mean context = / decode_rows)
 };

@@ -365,6 +365,7 @@ void BindAll(Binder& b, Mem1Config& c) {
     s.Real("temperature", &a.temperature, 0.0, 100.0, /*lo_open=*/true);
     s.Real("top_p", &a.top_p, 0.0, 1.0, /*lo_open=*/true);
     s.Bool("end_on_format_error", &a.end_on_format_error);
+    s.String("sample_to_eos", &a.sample_to_eos, {"auto", "true", "false"});
   });
   b.Section("env", [&](Binder& s) {
     s.Enum("name", &c.env.name, kEnvKinds);
@@ -383,6 +384,7 @@ void BindAll(Binder& b, Mem1Config& c) {
       w.String("data_dir", &e.data_dir);
       w.Bool("human_goals", &e.human_goals);
       w.String("split", &e.split, {"train", "dev", "test", "all"});
+      w.String("splits", &e.splits, {"webshop", "mem1"});
       w.Integer("max_steps", &e.max_steps, 1, 1 << 16);
       w.Bool("list_actions", &e.list_actions);
       w.Bool("search_anywhere", &e.search_anywhere);

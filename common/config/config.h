@@ -131,6 +131,10 @@ struct ActorOptions {
   double temperature = 1.0;                               // sampling temperature (> 0)
   double top_p = 1.0;                                     // nucleus sampling (1 = off)
   bool end_on_format_error = false;                       // MEM1 reference code: true (always on under mem1-code*)
+  // Sampled turns: "auto" (default) = true under mem1-code (MEM1's training rollout samples to
+  // EOS, then cuts at the first </answer>, else </search>); true / false force it. Greedy
+  // turns always stop at the first closing action tag.
+  std::string sample_to_eos = "auto";
 };
 
 // Environment settings.
@@ -148,7 +152,8 @@ struct QaEnvConfig {
 struct WebShopEnvConfig {
   std::string data_dir = "runs/data/webshop";  // items_*.json + index/ (mem1 datagen webshop, or WebShop's data + mem1 webshop index)
   bool human_goals = true;        // WebShop's text env default; false: synthetic goals (instruction x options)
-  std::string split = "train";    // train | dev | test | all (WebShop's goal index ranges)
+  std::string split = "train";    // train | dev | test | all (index ranges per `splits`)
+  std::string splits = "webshop"; // webshop: test [0,500), dev [500,1500), train the rest; mem1: test [0,500), train the rest
   int32_t max_steps = 15;         // actions per episode before it ends unbought (reward 0)
   bool list_actions = true;       // observations end with "Available actions: ..."
   bool search_anywhere = false;   // search[...] valid on every page (WebShop's text env accepts it)

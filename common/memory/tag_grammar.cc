@@ -69,6 +69,24 @@ std::string KeptTurnText(const TagPreset& preset, const std::vector<ActionSpec>&
   return text.substr(a, c == std::string::npos ? std::string::npos : c - a);
 }
 
+std::string ReferenceResponseCut(const TagPreset& preset, const std::vector<ActionSpec>& actions,
+                                 const std::string& text) {
+  for (const bool terminal : {true, false}) {
+    size_t best = std::string::npos, best_len = 0;
+    for (const ActionSpec& a : actions) {
+      if (a.terminal != terminal) continue;
+      const std::string close = preset.ActionTags(a.name).close;
+      const size_t at = text.find(close);
+      if (at != std::string::npos && (best == std::string::npos || at < best)) {
+        best = at;
+        best_len = close.size();
+      }
+    }
+    if (best != std::string::npos) return text.substr(0, best + best_len);
+  }
+  return text;
+}
+
 std::string DescribeActions(const TagPreset& preset, const std::vector<ActionSpec>& actions) {
   std::string out;
   for (size_t i = 0; i < actions.size(); ++i) {

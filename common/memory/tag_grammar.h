@@ -105,6 +105,14 @@ std::string WrapObservation(const TagPreset& preset, const std::string& content)
 // </think> (the summary and the answer), as generation_webagent.py keeps it.
 std::string KeptTurnText(const TagPreset& preset, const std::vector<ActionSpec>& actions, const std::string& text);
 
+// MEM1's training rollout samples each turn to EOS (or the token limit) and then cuts the
+// decoded text (generation_think.py / generation_webagent.py `_postprocess_responses`): up to
+// and including the first close tag of a terminal action when there is one (QA: </answer>,
+// WebShop: </answer>), else the first close tag of another action (QA: </search>), else all
+// of it. Note the order: a turn with "</search> … </answer>" keeps both.
+std::string ReferenceResponseCut(const TagPreset& preset, const std::vector<ActionSpec>& actions,
+                                 const std::string& text);
+
 // "<query>…</query> or <answer>…</answer>" style list for prompts and feedback.
 std::string DescribeActions(const TagPreset& preset, const std::vector<ActionSpec>& actions);
 

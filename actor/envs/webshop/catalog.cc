@@ -14,6 +14,7 @@
 #include <random>
 
 #include "actor/envs/webshop/text_match.h"
+#include "common/util/py_random.h"
 #include "common/util/strings.h"
 
 namespace mem1::webshop {
@@ -284,6 +285,12 @@ std::string SearchText(const Product& p) {
                    OptionText(p));
 }
 
+Result<SplitRule> ParseSplitRule(const std::string& s) {
+  if (s == "webshop") return SplitRule::kWebShop;
+  if (s == "mem1") return SplitRule::kMem1;
+  return InvalidArgument("splits: expected webshop or mem1, got \"" + s + "\"");
+}
+
 Result<Split> ParseSplit(const std::string& s) {
   if (s == "train") return Split::kTrain;
   if (s == "dev") return Split::kDev;
@@ -292,9 +299,12 @@ Result<Split> ParseSplit(const std::string& s) {
   return InvalidArgument("split: expected train, dev, test or all, got \"" + s + "\"");
 }
 
-std::vector<size_t> SplitGoals(size_t n, Split split) {
+std::vector<size_t> SplitGoals(size_t n, Split split, SplitRule rule) {
   size_t test_end = 500, dev_end = 1500;
-  if (n < 2000) {
+  if (rule == SplitRule::kMem1) {
+    if (n < 1000) test_end = std::min(n, std::max<size_t>(1, n / 10));
+    dev_end = test_end;  // no dev goals
+  } else if (n < 2000) {
     test_end = std::min(n, std::max<size_t>(1, n / 10));
     dev_end = std::min(n, test_end + std::max<size_t>(1, n / 10));
   }
@@ -513,8 +523,10 @@ Status LoadCatalog(const CatalogOptions& o, Catalog* cat, CatalogReport* report)
       g.weight = w / static_cast<double>(g.attributes.size());
     }
   }
-  std::mt19937_64 shuffle_rng(o.seed);
-  std::shuffle(cat->goals.begin(), cat->goals.end(), shuffle_rng);
+  // web_agent_text_env.py SimServer: random.seed(233); random.shuffle(self.goals) -- with
+  // CPython's generator, so goal i here is WebShop's (and MEM1's) goal i.
+  PyRandom shuffle_rng(o.seed);
+  shuffle_rng.Shuffle(&cat->goals);
   return Status::Ok();
 }
 

@@ -26,9 +26,13 @@
 // least one attribute; synthetic goals: one per product x option combination, with WebShop's
 // attribute-rarity weight. Both add ", and price lower than P dollars" where P is the larger
 // of two distinct picks among the first four multiples of 10 above the price (none if fewer
-// than two; then price_upper = 1e6). Goals are shuffled with the seed; WebShop's splits are by
-// index after the shuffle: test = [0, 500), dev = [500, 1500), train = [1500, end) (with fewer
-// than 2000 goals: 10% test, 10% dev, the rest train; see SplitGoals).
+// than two; then price_upper = 1e6). The prices and these picks are drawn from our seeded
+// generator: WebShop draws them from Python's unseeded global `random`, so no two WebShop
+// runs agree on them either. Goals are then shuffled exactly as WebShop shuffles them
+// (random.seed(seed); random.shuffle(goals) with CPython's generator, common/util/py_random.h),
+// so goal i is WebShop's goal i. Splits are by index after the shuffle (SplitGoals): WebShop's
+// test = [0, 500), dev = [500, 1500), train = [1500, end); MEM1's (gen_data/data_process/
+// webshop.py) test = [0, 500), train = [500, end), no dev.
 // A malformed record (missing or mistyped field, unparsable price) is reported as
 // "file: product #i (asin A): reason" in the LoadReport and skipped; a missing or unreadable
 // file is NOT_FOUND / DATA_LOSS. The product file is streamed (one product in memory at a time
@@ -124,10 +128,14 @@ std::string PyFloat(double v);
 
 enum class Split { kTrain, kDev, kTest, kAll };
 [[nodiscard]] Result<Split> ParseSplit(const std::string& s);  // train | dev | test | all
-// Goal indices of a split: WebShop's [0,500) test, [500,1500) dev, rest train for >= 2000
+// Whose split ranges: WebShop's (web_agent_site, its baselines) or MEM1's data builder.
+enum class SplitRule { kWebShop, kMem1 };
+[[nodiscard]] Result<SplitRule> ParseSplitRule(const std::string& s);  // webshop | mem1
+// Goal indices of a split. kWebShop: [0,500) test, [500,1500) dev, rest train for >= 2000
 // goals; with fewer goals the first 10% (at least 1) test, the next 10% (at least 1) dev, the
-// rest train, so small synthetic catalogs still have all three splits.
-std::vector<size_t> SplitGoals(size_t num_goals, Split split);
+// rest train, so small synthetic catalogs still have all three splits. kMem1: [0,500) test,
+// the rest train, dev empty (with fewer than 1000 goals: the first 10%, at least 1, test).
+std::vector<size_t> SplitGoals(size_t num_goals, Split split, SplitRule rule = SplitRule::kWebShop);
 
 }  // namespace mem1::webshop
 

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
 #include <sstream>
 
@@ -45,7 +46,69 @@ std::string Stamp(const Catalog& c) {
 }  // namespace
 
 WebShopSession::WebShopSession(const Catalog* catalog, Retriever* search, Goal goal, const WebShopEnvOptions& options)
-    : catalog_(catalog), search_(search), goal_(std::move(goal)), options_(options) {}
+    : catalog_(catalog), search_(search), goal_(std::move(goal)), options_(options) {
+  // <r> draws from a generator seeded by the goal (FNV-1a of asin + instruction): the same
+  // goal sees the same random pages on every run and in every process.
+  uint64_t h = 1469598103934665603ULL;
+  for (const char c : goal_.asin + "\n" + goal_.instruction_text) h = (h ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  rng_.seed(h);
+}
+
+// engine.py get_top_n_product_from_keywords on keywords = arg.split(' '): "<r>" 50 random
+// products; "<a> attr" every product with that attribute, "<c> cat" (the second word only)
+// every product of that category, "<q> query" every product with that query, in catalog
+// order and without the 50 cap; anything else BM25's top 50 of the text. WebShop's <r>
+// samples Python's unseeded global generator; ours is seeded (see the constructor).
+std::vector<std::string> WebShopSession::SearchResults(const std::string& arg) {
+  std::vector<std::string> words;
+  for (size_t b = 0;;) {
+    const size_t e = arg.find(' ', b);
+    words.push_back(arg.substr(b, e == std::string::npos ? std::string::npos : e - b));
+    if (e == std::string::npos) break;
+    b = e + 1;
+  }
+  auto rest = [&] {
+    std::string r;
+    for (size_t i = 1; i < words.size(); ++i) r += (i > 1 ? " " : "") + words[i];
+    return TrimWhitespace(r);
+  };
+  std::vector<std::string> out;
+  const auto& products = catalog_->products;
+  if (words[0] == "<r>") {
+    // random.sample(all_products, k=50): distinct products (all of them, shuffled, when fewer).
+    std::vector<size_t> idx(products.size());
+    for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+    const size_t k = std::min<size_t>(kSearchReturnN, idx.size());
+    for (size_t i = 0; i < k; ++i) {
+      std::swap(idx[i], idx[i + std::uniform_int_distribution<size_t>(0, idx.size() - 1 - i)(rng_)]);
+      out.push_back(products[idx[i]].asin);
+    }
+  } else if (words[0] == "<a>") {
+    const std::string attribute = rest();
+    for (const Product& p : products) {
+      if (std::find(p.attributes.begin(), p.attributes.end(), attribute) != p.attributes.end()) out.push_back(p.asin);
+    }
+  } else if (words[0] == "<c>") {
+    const std::string category = words.size() > 1 ? TrimWhitespace(words[1]) : "";  // WebShop: IndexError
+    for (const Product& p : products) {
+      if (words.size() > 1 && p.category == category) out.push_back(p.asin);
+    }
+  } else if (words[0] == "<q>") {
+    const std::string query = rest();
+    for (const Product& p : products) {
+      if (p.query == query) out.push_back(p.asin);
+    }
+  } else {
+    const std::string q = TrimWhitespace(arg);
+    std::set<std::string> seen;
+    if (!q.empty()) {
+      for (const auto& hit : search_->Search(q, kSearchReturnN)) {
+        if (catalog_->Find(hit.id) != nullptr && seen.insert(hit.id).second) out.push_back(hit.id);
+      }
+    }
+  }
+  return out;
+}
 
 std::string WebShopSession::PageText() const {
   if (reference()) return ReferencePageText();
@@ -271,18 +334,12 @@ ActionOutcome WebShopSession::ActReference(const std::string& action) {
   if (!a.matched) return o;
   const std::string arg = Utf8Lower(a.arg);
   if (a.name == "search" && !arg.empty()) {
-    // browser.search: ' '.join(arg.split(' ')) == arg, BM25 top 50 (the special <r>/<a>/<c>/<q>
-    // keyword prefixes are not supported: searched as text).
+    // browser.search: ' '.join(arg.split(' ')) == arg (SearchResults: the <r>/<a>/<c>/<q>
+    // prefixes, else BM25's top 50).
     PageState next;
     next.kind = PageKind::kResults;
     next.keywords = arg;
-    const std::string q = TrimWhitespace(arg);
-    std::set<std::string> seen;
-    if (!q.empty()) {
-      for (const auto& hit : search_->Search(q, kSearchReturnN)) {
-        if (catalog_->Find(hit.id) != nullptr && seen.insert(hit.id).second) next.results.push_back(hit.id);
-      }
-    }
+    next.results = SearchResults(arg);
     state_ = std::move(next);
     o.valid = o.searched = true;
     return o;
@@ -357,10 +414,7 @@ ActionOutcome WebShopSession::Act(const std::string& raw) {
     PageState next;
     next.kind = PageKind::kResults;
     next.keywords = arg;
-    std::set<std::string> seen;
-    for (const auto& hit : search_->Search(arg, kSearchReturnN)) {
-      if (catalog_->Find(hit.id) != nullptr && seen.insert(hit.id).second) next.results.push_back(hit.id);
-    }
+    next.results = SearchResults(arg);
     state_ = std::move(next);
     o.valid = o.searched = true;
     return o;

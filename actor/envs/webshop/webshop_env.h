@@ -70,7 +70,7 @@ enum class PageKind { kSearch, kResults, kItem, kSubPage, kDone };
 struct PageState {
   PageKind kind = PageKind::kSearch;
   std::string keywords;              // last search
-  std::vector<std::string> results;  // asins of the last search (<= 50)
+  std::vector<std::string> results;  // asins of the last search (<= 50; more for <a>/<c>/<q>)
   int page = 1;                      // results page (1-based)
   std::string asin;                  // item / sub-page product
   std::string sub;                   // Description | Features | Reviews | Attributes
@@ -115,12 +115,15 @@ class WebShopSession {
   std::vector<std::string> Buttons() const;
   std::string ReferencePageText() const;
   ActionOutcome ActReference(const std::string& action);
+  // The asins a search[arg] lists (WebShop's keyword prefixes included).
+  std::vector<std::string> SearchResults(const std::string& arg);
   void Buy(ActionOutcome* o);
   const Catalog* catalog_;
   Retriever* search_;
   Goal goal_;
   WebShopEnvOptions options_;
   PageState state_;
+  std::mt19937_64 rng_;  // <r> searches
 };
 
 class WebShopEnv : public Environment {

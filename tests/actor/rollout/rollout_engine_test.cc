@@ -480,6 +480,65 @@ TEST_F(RolloutEngineTest, ObservationsAreCutToMaxObservationTokens) {
   EXPECT_EQ(cut, std::vector<int32_t>(full.begin(), full.begin() + static_cast<std::ptrdiff_t>(cut.size())));
 }
 
+// MEM1's training rollout samples each turn to EOS and then cuts the text at the first
+// </answer>, else the first </search> (sample_to_eos): the turn keeps its tokens up to the cut,
+// the sampled rest is dropped (counted), and the kept tokens' behaviour log-probs still
+// reproduce under the learner's masked re-scoring. Greedy turns stop at the tags as before.
+TEST_F(RolloutEngineTest, SampledTurnsRunToEosAndAreCutAsMem1Cuts) {
+  class SearchPrefixThenAnswer : public ScriptedPolicy {
+   public:
+    std::optional<ScriptedTurn> Respond(const Environment&, int turn, const std::string&) override {
+      // Turn 0: an incomplete scripted prefix the model continues (sampled) after </search>.
+      if (turn == 0) return ScriptedTurn{"<think>n</think><search>word</search>", false};
+      return ScriptedTurn{"<think>n</think><answer>42</answer>", true};
+    }
+  } teacher;
+  const std::string search_turn = "<think>n</think><search>word</search>";
+  for (const bool greedy : {false, true}) {
+    for (const bool to_eos : {true, false}) {
+      RolloutOptions o = SampledOptions("mem1", /*batch=*/2, /*max_turns=*/3, /*max_new=*/48, /*seed=*/5);
+      o.tag_preset = GetTagPreset("mem1-code").value();
+      o.sampling.greedy = greedy;
+      o.sample_to_eos = to_eos;
+      ScriptedEnvOptions env;
+      env.observation_words = 3;
+      auto m = Model(3);
+      RolloutEngine engine(m, tok_, o);
+      ScriptedTaskSource tasks(4, env, o.tag_preset);
+      std::vector<proto::Trajectory> trajs;
+      ASSERT_TRUE(engine.Run(&tasks, [&](proto::Trajectory&& t) { trajs.push_back(std::move(t)); }, &teacher).ok());
+      ASSERT_EQ(trajs.size(), 4u);
+      const std::string what = std::string(greedy ? "greedy" : "sampled") + (to_eos ? " to_eos" : " tags");
+      // Only sampled turns run on past the tag.
+      if (to_eos && !greedy) {
+        EXPECT_GT(engine.stats().tokens_after_cut, 0) << what;
+      } else {
+        EXPECT_EQ(engine.stats().tokens_after_cut, 0) << what;
+      }
+      int64_t scored = 0;
+      for (const auto& t : trajs) {
+        ASSERT_GE(t.segments_size(), 3) << what;
+        const auto& first = t.segments(1);
+        ASSERT_EQ(first.role(), proto::ROLE_MODEL) << what;
+        EXPECT_EQ(tok_->Decode(std::vector<int32_t>(first.token_ids().begin(), first.token_ids().end())), search_turn)
+            << what;
+        std::string context;
+        for (const auto& s : t.segments()) {
+          if (s.role() == proto::ROLE_CONTEXT) {
+            context = tok_->Decode(std::vector<int32_t>(s.token_ids().begin(), s.token_ids().end()));
+            break;
+          }
+        }
+        EXPECT_EQ(context, search_turn + "\n\n<information>word word word</information>\n\n") << what;
+        EXPECT_EQ(t.metrics().turns(), 2) << what;
+        EXPECT_EQ(t.format_errors_size(), 0) << what;
+        EXPECT_LE(MaxLogprobError(m, t, &scored), 1e-4) << what;
+      }
+      EXPECT_GT(scored, 0) << what;
+    }
+  }
+}
+
 // Reusing the prompt's KV entries (instead of recomputing them) must not change a single
 // generated token, and the recorded behaviour log-probs agree to fp32 summation order.
 TEST_F(RolloutEngineTest, PromptKvReuseDoesNotChangeResults) {

@@ -94,3 +94,26 @@ TEST(TagGrammarTest, UndeclaredActionIsNoAction) {
 
 }  // namespace
 }  // namespace mem1
+
+namespace mem1 {
+namespace {
+
+// generation_think.py / generation_webagent.py `_postprocess_responses`; expected texts are
+// what its Python expressions return for these inputs.
+TEST(TagGrammarTest, ReferenceResponseCutFollowsMem1sPostprocess) {
+  const TagPreset p = GetTagPreset("mem1-code").value();
+  EXPECT_EQ(ReferenceResponseCut(p, kQa, "<think>a</think><search>q</search> more <search>r</search>"),
+            "<think>a</think><search>q</search>");
+  // </answer> wins over an earlier </search>: both are kept.
+  EXPECT_EQ(ReferenceResponseCut(p, kQa, "<think>a</think><search>q</search> x <answer>A</answer> tail</answer>"),
+            "<think>a</think><search>q</search> x <answer>A</answer>");
+  EXPECT_EQ(ReferenceResponseCut(p, kQa, "<think>a</think> no action"), "<think>a</think> no action");
+  EXPECT_EQ(ReferenceResponseCut(p, kQa, "<answer>A</answer><search>q</search>"), "<answer>A</answer>");
+  const std::vector<ActionSpec> web = {{"webshop", false}};
+  EXPECT_EQ(ReferenceResponseCut(p, web, "<think>t</think><summary>s</summary><answer>click[buy now]</answer>\n<think>again"),
+            "<think>t</think><summary>s</summary><answer>click[buy now]</answer>");
+  EXPECT_EQ(ReferenceResponseCut(p, web, "<search>x</search>"), "<search>x</search>");  // WebShop cuts at </answer> only
+}
+
+}  // namespace
+}  // namespace mem1

@@ -160,6 +160,38 @@ TEST(WebShopCatalogTest, SplitsFollowWebShopIndices) {
   EXPECT_FALSE(ParseSplit("validation").ok());
 }
 
+TEST(WebShopCatalogTest, Mem1SplitsHaveNoDevGoals) {
+  // MEM1 gen_data/data_process/webshop.py: index < 500 -> test, the rest -> train.
+  EXPECT_EQ(SplitGoals(12087, Split::kTest, SplitRule::kMem1).size(), 500u);
+  EXPECT_EQ(SplitGoals(12087, Split::kTrain, SplitRule::kMem1).front(), 500u);
+  EXPECT_EQ(SplitGoals(12087, Split::kTrain, SplitRule::kMem1).size(), 11587u);
+  EXPECT_TRUE(SplitGoals(12087, Split::kDev, SplitRule::kMem1).empty());
+  EXPECT_EQ(SplitGoals(100, Split::kTest, SplitRule::kMem1).size(), 10u);
+  EXPECT_EQ(SplitGoals(100, Split::kTrain, SplitRule::kMem1).size(), 90u);
+  EXPECT_TRUE(ParseSplitRule("mem1").ok());
+  EXPECT_FALSE(ParseSplitRule("verl").ok());
+}
+
+TEST(WebShopCatalogTest, GoalsAreInWebShopsPythonShuffleOrder) {
+  // Before the shuffle (get_synthetic_goals): B09QQLDJ93's 3 colours x 2 sizes, then
+  // B08XYZ1234's 2 scents x 2 sizes, the last group varying fastest. CPython 3.11:
+  // random.seed(233); l = list(range(10)); random.shuffle(l) -> [5, 9, 0, 1, 4, 7, 6, 3, 8, 2].
+  Catalog c;
+  CatalogReport r;
+  CatalogOptions o;
+  o.data_dir = kFixtures;
+  o.human_goals = false;
+  ASSERT_TRUE(LoadCatalog(o, &c, &r).ok());
+  using V = std::vector<std::string>;
+  const std::vector<V> expected = {
+      {"ash blonde | light blonde", "24 inch"}, {"coconut", "32 fl oz (pack of 2)"}, {"natural black", "18 inch"},
+      {"natural black", "24 inch"},           {"ash blonde | light blonde", "18 inch"}, {"lavender", "32 fl oz (pack of 2)"},
+      {"lavender", "16.9 fl oz"},             {"dark brown", "24 inch"},               {"coconut", "16.9 fl oz"},
+      {"dark brown", "18 inch"}};
+  ASSERT_EQ(c.goals.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(c.goals[i].goal_options, expected[i]) << "goal " << i;
+}
+
 // --- synthetic data and players -----------------------------------------------------------
 
 TEST(WebShopSyntheticTest, DatagenIsDeterministicLoadsCleanlyAndTheExpertBeatsRandom) {
