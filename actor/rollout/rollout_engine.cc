@@ -79,9 +79,9 @@ struct RolloutEngine::Impl {
   Status StartEpisode(int64_t index, std::unique_ptr<Environment> env);  // INVALID_ARGUMENT: prompt too long
   void BeginGeneration(Slot& s);  // resets the turn; asks the teacher for a scripted turn
   void AppendToken(int64_t index, int32_t token, float logprob, bool engine_forced);  // may end the turn
-  void EndTurn(int64_t index, bool hit_limit);
+  void EndTurn(int64_t index, bool hit_limit);  // parse, step the env, plan the next context
   // sample_to_eos: cuts the finished turn as the reference does (ReferenceResponseCut).
-  void CutTurn(Slot& s, bool* hit_limit);  // parse, step the env, plan the next context
+  void CutTurn(Slot& s, bool* hit_limit);
   void FinishEpisode(int64_t index, const StepResult& final_step, bool truncated);  // hand to the sink
   // The batched model steps.
   Status Choose(const std::vector<int64_t>& rows, const torch::Tensor& logits);  // next token per row

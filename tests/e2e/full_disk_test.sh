@@ -23,11 +23,7 @@ cleanup() {
   if [ -n "${KEEP_DIR:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
-fails=0; passes=0
-ok()  { passes=$((passes+1)); echo "PASS: $1"; }
-bad() { fails=$((fails+1)); echo "FAIL: $1"; }
-quiet() { "$@" >"$T/out" 2>"$T/err" || { echo "command failed: $*"; tail -20 "$T/err"; exit 1; }; }
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+. "$SRC/tests/e2e/fleet_lib.sh"
 command -v mpirun >/dev/null || { echo "skipped: mpirun not found"; exit 77; }
 command -v python3 >/dev/null || { echo "skipped: python3 not found"; exit 77; }
 mkdir -p "$RUN/store"
@@ -35,46 +31,15 @@ if ! mount -t tmpfs -o size=4m tmpfs "$RUN/store" 2>/dev/null; then
   echo "skipped: cannot mount a tmpfs for the store (needs root / CAP_SYS_ADMIN)"; exit 77
 fi
 MOUNTED=1
-
-read -r P_DATA P_WEIGHTS < <(python3 - <<'PY'
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-PY
-)
-quiet "$BIN/mem1" datagen qa --entities 60 --seed 4 --out "$T/data"
-quiet "$BIN/mem1" index build --corpus "$T/data/corpus.jsonl" --out "$T/data/index" --quiet
-cut -d'"' -f8 "$T/data/corpus.jsonl" > "$T/text.txt"; cat "$T/data/train.jsonl" >> "$T/text.txt"
-quiet "$BIN/mem1" tokenizer train --corpus "$T/text.txt" --out "$T/tok" --vocab-size 700
-COMMON=(--config "$SRC/configs/default.yaml" --set run.dir="$RUN" --set model.init.num_hidden_layers=1
-        --set model.init.hidden_size=64 --set model.init.intermediate_size=128 --set model.init.num_attention_heads=4
-        --set model.init.num_key_value_heads=2 --set tokenizer.path="$T/tok.model"
-        --set env.qa.data_dir="$T/data" --set env.qa.objectives=1
-        --set actor.num_envs=2 --set actor.max_turns=3 --set actor.max_new_tokens_per_turn=24
-        --set learner.global_batch=4 --set learner.checkpoint_every=100 --set learner.total_steps=$STEPS
-        --set learner.mode=async --set learner.ppo.max_policy_lag=3 --set learner.advertise_host=127.0.0.1
-        --set learner.bind_endpoint=tcp://127.0.0.1:$P_DATA --set learner.publish_endpoint=tcp://127.0.0.1:$P_WEIGHTS
-        --set learner.store_shard_records=4
-        --set actor.heartbeat_s=0.5 --set actor.resend_after_s=2 --set actor.spool_capacity=8
-        --set learner.data_timeout_s=120 --set learner.max_backlog=1000)
-quiet "$BIN/mem1" init-model "${COMMON[@]}" --tokenizer "$T/tok.model" --out "$T/init"
-COMMON+=(--set model.checkpoint="$T/init")
+read -r P_DATA P_WEIGHTS < <(fleet_free_ports 2)
+fleet_setup "$STEPS" "$P_DATA" "$P_WEIGHTS"
+COMMON+=(--set learner.store_shard_records=4)  # sealing shards runs into the full disk too
 
 start_actor() {  # $1: index
   "$BIN/mem1_actor" "${COMMON[@]}" --set runtime.threads=1 --set actor.ack_log="$T/acked-$1.txt" \
     --actor-id "disk-$1" >>"$T/actor-$1.log" 2>&1 &
   eval "ACTOR$1=$!"; PIDS+=($!)
 }
-wait_for() {  # $1: description, $2: seconds, $3...: test command
-  local what="$1" secs="$2"; shift 2
-  for _ in $(seq 1 $((secs * 5))); do "$@" && return 0; sleep 0.2; done
-  bad "timed out waiting for $what"; tail -20 "$T/learner.log"; return 1
-}
-step_at_least() { [ -f "$RUN/metrics.jsonl" ] && [ "$(python3 -c "import json,sys
-print(max([json.loads(l)['step'] for l in open('$RUN/metrics.jsonl')] or [0]))" 2>/dev/null || echo 0)" -ge "$1" ]; }
-acked_count() { cat "$T"/acked-*.txt 2>/dev/null | wc -l; }
 alive() { kill -0 "$LEARNER" 2>/dev/null && kill -0 "$ACTOR1" 2>/dev/null && kill -0 "$ACTOR2" 2>/dev/null; }
 
 mpirun -np 1 "$BIN/mem1_learner" "${COMMON[@]}" --set runtime.threads=1 >>"$T/learner.log" 2>&1 &
@@ -125,17 +90,8 @@ done
 [ "$resent" -gt 0 ] && ok "the actors re-sent $resent trajectories the full store could not take" \
   || bad "no re-sends: nothing was refused while the disk was full"
 
-"$BIN/mem1" inspect "$RUN" --list > "$T/list.txt" 2>"$T/err" || { bad "inspect --list"; tail "$T/err"; }
-awk '{print $3" "$4}' "$T/list.txt" | sort > "$T/stored.txt"
-dups=$(uniq -d "$T/stored.txt" | wc -l)
-[ "$dups" -eq 0 ] && ok "no (actor, episode) stored twice ($(wc -l < "$T/stored.txt") records, every one read back)" \
-  || bad "$dups duplicates in the store"
+fleet_check_store disk
 ls "$RUN/store/rank-00000"/shard-*.h5 >/dev/null 2>&1 && ok "shards sealed: $(ls "$RUN/store/rank-00000"/shard-*.h5 | wc -l)" \
   || bad "no shard was sealed"
-for i in 1 2; do awk -v a="disk-$i" '{print a" "$1}' "$T/acked-$i.txt"; done | sort -u > "$T/acked_ids.txt"
-missing=$(comm -23 "$T/acked_ids.txt" "$T/stored.txt" | wc -l)
-nacked=$(wc -l < "$T/acked_ids.txt")
-[ "$nacked" -gt 0 ] && [ "$missing" -eq 0 ] && ok "all $nacked acked trajectories are in the store" \
-  || bad "$missing of $nacked acked trajectories missing"
 echo "full_disk_e2e: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]
