@@ -21,6 +21,7 @@
 #include "bench/bench_commands.h"
 #include "common/model/model_io.h"
 #include "common/model/qwen2.h"
+#include "common/model/skinny_gemm.h"
 #include "common/util/strings.h"
 
 namespace mem1 {
@@ -39,6 +40,18 @@ double MeasureSkinnyGflops(int64_t m, int64_t k, int64_t n) {
     best = std::max(best, 2.0 * m * k * n * ws.size() / (MonotonicSeconds() - t0) / 1e9);
   }
   return best;
+}
+
+// Read bandwidth: the best of 5 sums over `mib` MiB of fp32 (torch's threads), in GB/s.
+double MeasureReadGBs(int64_t mib) {
+  auto buf = torch::ones({mib * 1024 * 256});
+  double best = 0, sink = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    const double t0 = MonotonicSeconds();
+    sink += buf.sum().item<double>();
+    best = std::max(best, 4.0 * static_cast<double>(buf.numel()) / (MonotonicSeconds() - t0) / 1e9);
+  }
+  return sink > 0 ? best : 0;
 }
 
 // FLOPs for `tokens` new tokens attending to `ctx` keys on average.
@@ -104,7 +117,7 @@ PeerResult RunPeer(const PeerOptions& p, const std::string& checkpoint, const to
 }
 
 void BenchShape(const ShapeSpec& spec, const std::vector<int64_t>& batches, int64_t prompt_len, int64_t decode_steps,
-                double mm_gflops, const PeerOptions& peer) {
+                double mm_gflops, double mem_gbs, const PeerOptions& peer) {
   torch::NoGradGuard no_grad;
   Qwen2ForCausalLM model(spec.config);
   model->InitWeights(1, 0.02);
@@ -122,34 +135,48 @@ void BenchShape(const ShapeSpec& spec, const std::vector<int64_t>& batches, int6
             << spec.config.ParameterCount() / 1e6 << "M params, L=" << spec.config.num_hidden_layers
             << " D=" << spec.config.hidden_size << " V=" << spec.config.vocab_size << "\n";
   for (int64_t B : batches) {
-    KvCache cache(spec.config, B, prompt_len + decode_steps + 1, torch::kCPU, torch::kFloat32);
-    std::vector<int64_t> slots(B), n_valid(B, prompt_len);
-    for (int64_t b = 0; b < B; ++b) slots[b] = b;
     torch::manual_seed(static_cast<uint64_t>(B));
     auto tokens = torch::randint(spec.config.vocab_size, {B, prompt_len}, torch::kLong);
-    std::vector<torch::Tensor> greedy;  // every step's [B, 1] ids, read after the timing
-    auto pos = torch::arange(prompt_len, torch::kLong).unsqueeze(0).expand({B, prompt_len}).contiguous();
-    // A prefill needs the next-token logits of each row's last position only (as generation and
-    // the peer compute them): the LM head runs on B rows, not B x T.
-    std::vector<int64_t> last_rows(B);
-    for (int64_t b = 0; b < B; ++b) last_rows[b] = b * prompt_len + prompt_len - 1;
-    const double t0 = MonotonicSeconds();
-    auto out = model->ForwardCached(&cache, slots, tokens, pos, n_valid, false, &last_rows);
-    const double prefill_s = MonotonicSeconds() - t0;
-    auto next = out.logits.argmax(-1).view({B, 1});
-    greedy.push_back(next);
-    std::vector<int64_t> ones(B, 1);
-    // one warm-up decode step, excluded from timing
-    auto step_pos = torch::full({B, 1}, prompt_len, torch::kLong);
-    next = model->ForwardCached(&cache, slots, next, step_pos, ones).logits.select(1, 0).argmax(-1).view({B, 1});
-    greedy.push_back(next);
-    const double t1 = MonotonicSeconds();
-    for (int64_t s = 1; s < decode_steps; ++s) {
-      step_pos = torch::full({B, 1}, prompt_len + s, torch::kLong);
+    // One prefill + greedy decode; `skinny` = the decode-shape kernel (skinny_gemm.h) on.
+    struct Timed {
+      double prefill_s = 0, decode_s = 0;
+      torch::Tensor greedy;  // [B, decode_steps + 1]
+    };
+    auto measure = [&](bool skinny) {
+      SetSkinnyGemmEnabled(skinny);
+      KvCache cache(spec.config, B, prompt_len + decode_steps + 1, torch::kCPU, torch::kFloat32);
+      std::vector<int64_t> slots(B), n_valid(B, prompt_len);
+      for (int64_t b = 0; b < B; ++b) slots[b] = b;
+      std::vector<torch::Tensor> greedy;  // every step's [B, 1] ids, read after the timing
+      auto pos = torch::arange(prompt_len, torch::kLong).unsqueeze(0).expand({B, prompt_len}).contiguous();
+      // A prefill needs the next-token logits of each row's last position only (as generation and
+      // the peer compute them): the LM head runs on B rows, not B x T.
+      std::vector<int64_t> last_rows(B);
+      for (int64_t b = 0; b < B; ++b) last_rows[b] = b * prompt_len + prompt_len - 1;
+      Timed t;
+      const double t0 = MonotonicSeconds();
+      auto out = model->ForwardCached(&cache, slots, tokens, pos, n_valid, false, &last_rows);
+      t.prefill_s = MonotonicSeconds() - t0;
+      auto next = out.logits.argmax(-1).view({B, 1});
+      greedy.push_back(next);
+      std::vector<int64_t> ones(B, 1);
+      // one warm-up decode step, excluded from timing
+      auto step_pos = torch::full({B, 1}, prompt_len, torch::kLong);
       next = model->ForwardCached(&cache, slots, next, step_pos, ones).logits.select(1, 0).argmax(-1).view({B, 1});
       greedy.push_back(next);
-    }
-    const double decode_s = MonotonicSeconds() - t1;
+      const double t1 = MonotonicSeconds();
+      for (int64_t s = 1; s < decode_steps; ++s) {
+        step_pos = torch::full({B, 1}, prompt_len + s, torch::kLong);
+        next = model->ForwardCached(&cache, slots, next, step_pos, ones).logits.select(1, 0).argmax(-1).view({B, 1});
+        greedy.push_back(next);
+      }
+      t.decode_s = MonotonicSeconds() - t1;
+      t.greedy = torch::cat(greedy, 1);
+      SetSkinnyGemmEnabled(true);
+      return t;
+    };
+    const Timed timed = measure(true);
+    const double prefill_s = timed.prefill_s, decode_s = timed.decode_s;
     const double prefill_tps = B * prompt_len / prefill_s;
     const double decode_tps = B * (decode_steps - 1) / decode_s;
     const double head = 2.0 * spec.config.hidden_size * spec.config.vocab_size;  // LM head: last position only
@@ -165,13 +192,29 @@ void BenchShape(const ShapeSpec& spec, const std::vector<int64_t>& batches, int6
               << decode_gf / skinny << "x of " << std::setprecision(1) << skinny << " GFLOP/s for mm at the decode shape ["
               << B << "," << spec.config.hidden_size << "]x[" << spec.config.hidden_size << ","
               << spec.config.intermediate_size << "])\n";
+    if (B == 1 && mem_gbs > 0) {
+      // Decode at b = 1 reads every weight once per token: the memory roofline.
+      const double bytes = 4.0 * static_cast<double>(spec.config.ParameterCount());
+      const double gbs = bytes * decode_tps / 1e9;
+      std::cout << std::setprecision(1) << spec.name << " decode  b=1 roofline: " << bytes / 1e6 << " MB of weights x "
+                << decode_tps << " tokens/s = " << gbs << " GB/s = " << std::setprecision(2) << gbs / mem_gbs
+                << " of the measured " << std::setprecision(1) << mem_gbs << " GB/s\n";
+    }
+    if (B >= 2 && B <= 16 && DetectSkinnyIsa() != SkinnyIsa::kNone) {
+      const Timed plain = measure(false);
+      const double plain_tps = B * (decode_steps - 1) / plain.decode_s;
+      std::cout << std::setprecision(1) << spec.name << " decode  b=" << B << " with torch's linear instead of the "
+                << SkinnyIsaName(DetectSkinnyIsa()) << " kernel: " << plain_tps << " tokens/s (kernel "
+                << std::setprecision(2) << decode_tps / plain_tps << "x); greedy ids equal "
+                << torch::eq(plain.greedy, timed.greedy).sum().item<int64_t>() << "/" << timed.greedy.numel() << "\n";
+    }
     if (peer.enabled && !checkpoint.empty()) {
       const PeerResult r = RunPeer(peer, checkpoint, tokens, decode_steps);
       if (!r.ok) {
         std::cout << spec.name << " peer b=" << B << ": skipped: " << r.error << "\n";
         continue;
       }
-      const torch::Tensor ours = torch::cat(greedy, 1);  // [B, decode_steps + 1]
+      const torch::Tensor& ours = timed.greedy;
       auto acc = ours.accessor<int64_t, 2>();
       int64_t equal = 0, total = 0, first_diff = -1;
       for (int64_t b = 0; b < B && b < static_cast<int64_t>(r.ids.size()); ++b) {
@@ -244,8 +287,11 @@ int RunModelBench(const ModelBenchArgs& a) {
       peer.dir = scratch.string();
     }
   }
-  BenchShape(embedded, batches, a.quick ? 32 : 128, a.quick ? 8 : 32, mm, peer);
-  if (!a.skip_large && !a.quick) BenchShape({"qwen2.5-0.5b", q05}, batches, 64, 8, mm, peer);
+  const double mem = MeasureReadGBs(a.quick ? 128 : 1024);
+  std::cout << "baseline memory read (torch sum over " << (a.quick ? 128 : 1024) << " MiB of fp32): " << std::fixed
+            << std::setprecision(1) << mem << " GB/s\n";
+  BenchShape(embedded, batches, a.quick ? 32 : 128, a.quick ? 8 : 32, mm, mem, peer);
+  if (!a.skip_large && !a.quick) BenchShape({"qwen2.5-0.5b", q05}, batches, 64, 8, mm, mem, peer);
   if (!scratch.empty()) {
     std::error_code ec;
     std::filesystem::remove_all(scratch, ec);

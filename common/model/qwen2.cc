@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "common/model/skinny_gemm.h"
+
 namespace mem1 {
 namespace {
 
@@ -42,6 +44,8 @@ torch::Tensor LinearForward(const torch::Tensor& x, const torch::Tensor& w, cons
     shape.back() = w.size(0);
     return y.reshape(shape);
   }
+  // A decode step's few rows: stream the weights once (skinny_gemm.h) instead of BLAS's GEMM.
+  if (SkinnyLinearApplies(x, w)) return SkinnyLinear(x, w, b);
   return torch::nn::functional::linear(x, w, b.defined() ? b : torch::Tensor());
 }
 

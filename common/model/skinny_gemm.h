@@ -1,0 +1,48 @@
+// Decode-shape projections: y[M,N] = x[M,K] · W[N,K]^T (+ b) for a few rows (M in 2..16) on
+// CPU in fp32, streaming the weight matrix once at memory speed.
+//
+// Why: a decode step of B slots multiplies B rows by every weight matrix. BLAS's GEMM is built
+// for large M and, at M = 8, streams the weights far below the memory bandwidth (the model bench
+// measured ~6.6 GB/s for the Qwen2.5-0.5B shape, against ~29 GB/s for the M = 1 GEMV). This
+// kernel reads W in its own row-major layout (no packed copy, so nothing goes stale when the
+// actor loads new weights): for a block of R weight rows it keeps M x R vector accumulators,
+// loads each 16-float (AVX-512) or 8-float (AVX2 + FMA) chunk of the R rows once and multiplies
+// it with the M rows of x, then reduces each accumulator. Rows of W are split over torch's
+// intra-op threads (at::parallel_for). The ISA is picked at run time (AVX-512F, else AVX2+FMA,
+// else the caller falls back to torch).
+//
+// Exactness: the sums run in another order than BLAS's, so results agree with torch::matmul to
+// float rounding (tests: relative 1e-5), not bit for bit; greedy decoding is tested to pick the
+// same ids. The learner (autograd) never takes this path.
+//
+// Thread safety: stateless apart from the process-wide on/off switch.
+#ifndef MEM1_COMMON_MODEL_SKINNY_GEMM_H_
+#define MEM1_COMMON_MODEL_SKINNY_GEMM_H_
+
+#include <torch/torch.h>
+
+namespace mem1 {
+
+enum class SkinnyIsa { kNone, kAvx2, kAvx512 };
+
+// The best ISA this CPU supports (kNone off x86-64 or without AVX2+FMA).
+SkinnyIsa DetectSkinnyIsa();
+const char* SkinnyIsaName(SkinnyIsa isa);
+
+// Process-wide switch (default on; MEM1_SKINNY_GEMM=0 in the environment turns it off at start).
+// The benches flip it to measure the kernel against torch in one run.
+void SetSkinnyGemmEnabled(bool enabled);
+bool SkinnyGemmEnabled();
+
+// Whether SkinnyLinear takes (x [.., K] with 2..16 rows, w [N, K]): enabled, an ISA, CPU fp32
+// contiguous tensors, and no autograd on them.
+bool SkinnyLinearApplies(const torch::Tensor& x, const torch::Tensor& w);
+
+// x [..., K] -> [..., N]. `b` may be undefined. `isa` kNone = DetectSkinnyIsa(). The caller
+// checks SkinnyLinearApplies (or, in tests, the shapes) first.
+torch::Tensor SkinnyLinear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b,
+                           SkinnyIsa isa = SkinnyIsa::kNone);
+
+}  // namespace mem1
+
+#endif  // MEM1_COMMON_MODEL_SKINNY_GEMM_H_
