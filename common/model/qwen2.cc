@@ -35,6 +35,8 @@ torch::Tensor LinearForward(const torch::Tensor& x, const torch::nn::Linear& lay
 }
 
 torch::Tensor LinearForward(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  // A decode step's 2-16 rows: stream the weights once (skinny_gemm.h) instead of BLAS's GEMM.
+  if (SkinnyLinearApplies(x, w)) return SkinnyLinear(x, w, b);
   const int64_t in = x.size(-1);
   const int64_t rows = x.numel() / in;
   if (rows == 1 && !(torch::GradMode::is_enabled() && w.requires_grad())) {
@@ -44,8 +46,6 @@ torch::Tensor LinearForward(const torch::Tensor& x, const torch::Tensor& w, cons
     shape.back() = w.size(0);
     return y.reshape(shape);
   }
-  // A decode step's few rows: stream the weights once (skinny_gemm.h) instead of BLAS's GEMM.
-  if (SkinnyLinearApplies(x, w)) return SkinnyLinear(x, w, b);
   return torch::nn::functional::linear(x, w, b.defined() ? b : torch::Tensor());
 }
 

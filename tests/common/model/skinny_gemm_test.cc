@@ -64,6 +64,7 @@ TEST(SkinnyGemmTest, KeepsLeadingShapeIgnoresThreadsAndDeclinesWhatItCannotTake)
   EXPECT_TRUE(SkinnyLinearApplies(x, w));
   EXPECT_FALSE(SkinnyLinearApplies(torch::randn({17, 896}), w));                       // too many rows
   EXPECT_FALSE(SkinnyLinearApplies(torch::randn({1, 896}), w));                        // a GEMV: torch::mv
+  EXPECT_FALSE(SkinnyLinearApplies(torch::randn({2, 895}), w));                        // K mismatch
   EXPECT_FALSE(SkinnyLinearApplies(x.to(torch::kFloat64), w.to(torch::kFloat64)));     // fp32 only
   EXPECT_FALSE(SkinnyLinearApplies(x, w.t().contiguous().t()));                         // a strided weight
   {
