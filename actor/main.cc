@@ -9,6 +9,7 @@
 #include "actor/actor_loop.h"
 #include "common/cli/cli_common.h"
 #include "common/model/model_io.h"
+#include "common/model/blas_core.h"
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -16,6 +17,7 @@ void OnSignal(int) { g_stop = true; }
 }  // namespace
 
 int main(int argc, char** argv) {
+  mem1::EnsureFastBlasKernels(argv);  // may re-execute this program with OPENBLAS_CORETYPE set
   mem1::InitLogging(argv[0]);
   CLI::App app{"mem1 actor: runs pruned-context rollouts and streams trajectories to the learner"};
   mem1::ConfigFlags flags;
@@ -41,7 +43,8 @@ int main(int argc, char** argv) {
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   LOG(INFO) << "mem1_actor " << actor_id << ": " << mem1::ToString(config.env.name) << ", " << config.actor.num_envs << " envs, "
-            << threads << " threads, teacher " << mem1::ToString(config.actor.teacher) << ", run dir " << config.run.dir;
+            << threads << " threads, teacher " << mem1::ToString(config.actor.teacher) << ", run dir " << config.run.dir
+            << "; BLAS " << mem1::BlasCoreSummary();
   if (auto st = mem1::RunActor(config, actor_id, &g_stop); !st.ok()) return mem1::ReportError(st);
   return 0;
 }

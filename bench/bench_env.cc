@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "common/model/blas_core.h"
+
 namespace mem1 {
 
 namespace {
@@ -47,10 +49,9 @@ std::string BlasSummary() {
 }  // namespace
 
 void PrintBenchEnvironment(int threads) {
-  const char* core = std::getenv("OPENBLAS_CORETYPE");
   std::cout << "# mem1 bench | commit " << MEM1_GIT_COMMIT << " | build " << MEM1_BUILD_TYPE << " | threads "
-            << threads << " | libtorch " << TORCH_VERSION << " | BLAS " << BlasSummary()
-            << " | OPENBLAS_CORETYPE=" << (core ? core : "(auto)") << "\n# " << CpuSummary() << "\n";
+            << threads << " | libtorch " << TORCH_VERSION << " | BLAS " << BlasSummary() << ": " << BlasCoreSummary()
+            << "\n# " << CpuSummary() << "\n";
 }
 
 double MeasureMmGflops(int64_t n) {

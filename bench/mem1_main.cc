@@ -6,9 +6,11 @@
 #include "actor/commands/commands.h"
 #include "bench/bench_commands.h"
 #include "common/cli/commands.h"
+#include "common/model/blas_core.h"
 #include "learner/learner_commands.h"
 
 int main(int argc, char** argv) {
+  mem1::EnsureFastBlasKernels(argv);  // may re-execute this program with OPENBLAS_CORETYPE set
   mem1::InitLogging(argv[0]);
   CLI::App app{"mem1 tools: model inspection and generation, tokenizers, benchmarks"};
   app.require_subcommand(1);

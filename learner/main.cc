@@ -10,6 +10,7 @@
 
 #include "common/cli/cli_common.h"
 #include "learner/fleet_learner.h"
+#include "common/model/blas_core.h"
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -17,6 +18,7 @@ void OnSignal(int) { g_stop = true; }
 }  // namespace
 
 int main(int argc, char** argv) {
+  mem1::EnsureFastBlasKernels(argv);  // may re-execute this program with OPENBLAS_CORETYPE set
   mem1::InitLogging(argv[0]);
   CLI::App app{"mem1 learner: PPO/GRPO/SFT over masked MEM1 trajectories from the actor fleet, data parallel over MPI (NCCL in CUDA builds)"};
   mem1::ConfigFlags flags;
@@ -57,7 +59,7 @@ int main(int argc, char** argv) {
   LOG(INFO) << "mem1_learner rank " << comm->rank() << "/" << comm->world_size() << " (" << comm->name() << "), "
             << threads << " threads, " << mem1::ToString(config.learner.ppo.algorithm) << " ("
             << mem1::ToString(config.learner.mode) << "), run dir "
-            << config.run.dir;
+            << config.run.dir << "; BLAS " << mem1::BlasCoreSummary();
   if (dry_run) return 0;
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);

@@ -35,7 +35,7 @@ torch::Tensor LinearForward(const torch::Tensor& x, const torch::nn::Linear& lay
 }
 
 torch::Tensor LinearForward(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
-  // A decode step's 2-16 rows: stream the weights once (skinny_gemm.h) instead of BLAS's GEMM.
+  // A decode step's 1-32 rows: stream the weights once (skinny_gemm.h) instead of BLAS's GEMM.
   if (SkinnyLinearApplies(x, w)) return SkinnyLinear(x, w, b);
   const int64_t in = x.size(-1);
   const int64_t rows = x.numel() / in;

@@ -1,15 +1,22 @@
-// Decode-shape projections: y[M,N] = x[M,K] · W[N,K]^T (+ b) for a few rows (M in 2..16) on
+// Decode-shape projections: y[M,N] = x[M,K] · W[N,K]^T (+ b) for a few rows (M in 1..32) on
 // CPU in fp32, streaming the weight matrix once at memory speed.
 //
 // Why: a decode step of B slots multiplies B rows by every weight matrix. BLAS's GEMM is built
-// for large M and, at M = 8, streams the weights far below the memory bandwidth (the model bench
-// measured ~6.6 GB/s for the Qwen2.5-0.5B shape, against ~29 GB/s for the M = 1 GEMV). This
-// kernel reads W in its own row-major layout (no packed copy, so nothing goes stale when the
-// actor loads new weights): for a block of R weight rows it keeps M x R vector accumulators,
-// loads each 16-float (AVX-512) or 8-float (AVX2 + FMA) chunk of the R rows once and multiplies
-// it with the M rows of x, then reduces each accumulator. Rows of W are split over torch's
-// intra-op threads (at::parallel_for). The ISA is picked at run time (AVX-512F, else AVX2+FMA,
-// else the caller falls back to torch).
+// for large M and, at M = 8, streams the weights far below the memory bandwidth (measured for
+// the Qwen2.5-0.5B shapes, weights not in cache: ~9.5 GB/s with OpenBLAS's SkylakeX kernels,
+// ~6 GB/s with its Prescott ones, against ~29 GB/s for the M = 1 GEMV). This kernel reads W in
+// its own row-major layout (no packed copy, so nothing goes stale when the actor loads new
+// weights):
+// - for a block of R weight rows it keeps M x R vector accumulators, loads each 16-float
+//   (AVX-512) or 8-float (AVX2 + FMA) chunk of the R rows once and multiplies it with the M rows
+//   of x (passes of at most 8 / 4 rows of x);
+// - K runs in chunks of 512 so a pass's x chunk stays in L1 while a task's weight rows stream
+//   past it (the accumulators wait in a small buffer between chunks, as whole vectors, so the
+//   chunking does not change any sum);
+// - each block prefetches the next block's rows into L1 one block ahead.
+// Rows of W are split over torch's intra-op threads (at::parallel_for); every output is summed
+// by one task, so the thread count does not change results. The ISA is picked at run time
+// (AVX-512F, else AVX2+FMA, else the caller falls back to torch).
 //
 // Exactness: the sums run in another order than BLAS's, so results agree with torch::matmul to
 // float rounding (tests: relative 1e-5), not bit for bit; greedy decoding is tested to pick the
@@ -34,7 +41,7 @@ const char* SkinnyIsaName(SkinnyIsa isa);
 void SetSkinnyGemmEnabled(bool enabled);
 bool SkinnyGemmEnabled();
 
-// Whether SkinnyLinear takes (x [.., K] with 2..16 rows, w [N, K]): enabled, an ISA, CPU fp32
+// Whether SkinnyLinear takes (x [.., K] with 1..32 rows, w [N, K]): enabled, an ISA, CPU fp32
 // contiguous tensors, and no autograd on them.
 bool SkinnyLinearApplies(const torch::Tensor& x, const torch::Tensor& w);
 

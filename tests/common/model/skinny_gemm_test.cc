@@ -27,8 +27,9 @@ TEST(SkinnyGemmTest, MatchesTorchForEveryRowCountAndShape) {
   torch::NoGradGuard no_grad;
   int64_t cases = 0;
   for (SkinnyIsa isa : IsasHere()) {
-    for (int64_t M = 1; M <= 16; ++M) {
-      for (int64_t K : {1, 7, 8, 15, 16, 17, 33, 100, 256}) {
+    for (int64_t M = 1; M <= 32; ++M) {
+      // K chunks are 512 floats: 1024 is two whole chunks, 1100 two and a tail.
+      for (int64_t K : {1, 7, 8, 15, 16, 17, 33, 100, 256, 1024, 1100}) {
         for (int64_t N : {1, 3, 4, 5, 63, 64, 65, 130}) {
           auto x = torch::randn({M, K});
           auto w = torch::randn({N, K});
@@ -44,7 +45,7 @@ TEST(SkinnyGemmTest, MatchesTorchForEveryRowCountAndShape) {
       }
     }
   }
-  EXPECT_EQ(cases, static_cast<int64_t>(IsasHere().size()) * 16 * 9 * 8);
+  EXPECT_EQ(cases, static_cast<int64_t>(IsasHere().size()) * 32 * 11 * 8);
 }
 
 TEST(SkinnyGemmTest, KeepsLeadingShapeIgnoresThreadsAndDeclinesWhatItCannotTake) {
@@ -58,12 +59,21 @@ TEST(SkinnyGemmTest, KeepsLeadingShapeIgnoresThreadsAndDeclinesWhatItCannotTake)
   auto one = SkinnyLinear(x, w, torch::Tensor());
   torch::set_num_threads(2);
   auto two = SkinnyLinear(x, w, torch::Tensor());
+  // 20 rows (passes of 7, 7, 6 on AVX-512) over K = 1100 (three K chunks).
+  auto x20 = torch::randn({20, 1100});
+  auto w20 = torch::randn({301, 1100});
+  torch::set_num_threads(1);
+  auto one20 = SkinnyLinear(x20, w20, torch::Tensor());
+  torch::set_num_threads(2);
+  auto two20 = SkinnyLinear(x20, w20, torch::Tensor());
   torch::set_num_threads(threads);
   EXPECT_EQ(one.sizes(), (std::vector<int64_t>{4, 1, 1000}));
   EXPECT_TRUE(torch::equal(one, two)) << "the sum order does not depend on the thread count";
+  EXPECT_TRUE(torch::equal(one20, two20));
   EXPECT_TRUE(SkinnyLinearApplies(x, w));
-  EXPECT_FALSE(SkinnyLinearApplies(torch::randn({17, 896}), w));                       // too many rows
-  EXPECT_FALSE(SkinnyLinearApplies(torch::randn({1, 896}), w));                        // a GEMV: torch::mv
+  EXPECT_TRUE(SkinnyLinearApplies(torch::randn({32, 896}), w));
+  EXPECT_FALSE(SkinnyLinearApplies(torch::randn({33, 896}), w));                       // too many rows
+  EXPECT_TRUE(SkinnyLinearApplies(torch::randn({1, 896}), w));                         // a GEMV too
   EXPECT_FALSE(SkinnyLinearApplies(torch::randn({2, 895}), w));                        // K mismatch
   EXPECT_FALSE(SkinnyLinearApplies(x.to(torch::kFloat64), w.to(torch::kFloat64)));     // fp32 only
   EXPECT_FALSE(SkinnyLinearApplies(x, w.t().contiguous().t()));                         // a strided weight
