@@ -171,37 +171,47 @@ void BenchShape(const ShapeSpec& spec, const std::vector<int64_t>& batches, int6
       double prefill_s = 0, decode_s = 0;
       torch::Tensor greedy;  // [B, decode_steps + 1]
     };
-    auto measure = [&](bool skinny) {
+    // `bf16`: the kernel reads bf16 copies of the weights. `forced` [B, decode_steps + 1]: feed
+    // these ids instead of the argmax; `logp` (if set) gets log p(fed id) at each step [B, steps+1].
+    auto measure = [&](bool skinny, bool bf16 = false, const torch::Tensor* forced = nullptr,
+                       torch::Tensor* logp = nullptr) {
       SetSkinnyGemmEnabled(skinny);
+      SetDecodeWeights(bf16 ? DecodeWeightFormat::kBf16 : DecodeWeightFormat::kFp32);
       KvCache cache(spec.config, B, prompt_len + decode_steps + 1, torch::kCPU, torch::kFloat32);
       std::vector<int64_t> slots(B), n_valid(B, prompt_len);
       for (int64_t b = 0; b < B; ++b) slots[b] = b;
-      std::vector<torch::Tensor> greedy;  // every step's [B, 1] ids, read after the timing
+      std::vector<torch::Tensor> greedy, logps;  // every step's [B, 1] ids (and log-probs), read after the timing
       auto pos = torch::arange(prompt_len, torch::kLong).unsqueeze(0).expand({B, prompt_len}).contiguous();
       // A prefill needs the next-token logits of each row's last position only (as generation and
       // the peer compute them): the LM head runs on B rows, not B x T.
       std::vector<int64_t> last_rows(B);
       for (int64_t b = 0; b < B; ++b) last_rows[b] = b * prompt_len + prompt_len - 1;
+      auto pick = [&](const torch::Tensor& logits) {  // logits [B, V]
+        auto next = forced != nullptr ? forced->select(1, static_cast<int64_t>(greedy.size())).view({B, 1})
+                                      : logits.argmax(-1).view({B, 1});
+        if (logp != nullptr) logps.push_back(torch::log_softmax(logits, -1).gather(1, next));
+        greedy.push_back(next);
+        return next;
+      };
       Timed t;
       const double t0 = MonotonicSeconds();
       auto out = model->ForwardCached(&cache, slots, tokens, pos, n_valid, false, &last_rows);
       t.prefill_s = MonotonicSeconds() - t0;
-      auto next = out.logits.argmax(-1).view({B, 1});
-      greedy.push_back(next);
+      auto next = pick(out.logits.view({B, -1}));
       std::vector<int64_t> ones(B, 1);
       // one warm-up decode step, excluded from timing
       auto step_pos = torch::full({B, 1}, prompt_len, torch::kLong);
-      next = model->ForwardCached(&cache, slots, next, step_pos, ones).logits.select(1, 0).argmax(-1).view({B, 1});
-      greedy.push_back(next);
+      next = pick(model->ForwardCached(&cache, slots, next, step_pos, ones).logits.select(1, 0));
       const double t1 = MonotonicSeconds();
       for (int64_t s = 1; s < decode_steps; ++s) {
         step_pos = torch::full({B, 1}, prompt_len + s, torch::kLong);
-        next = model->ForwardCached(&cache, slots, next, step_pos, ones).logits.select(1, 0).argmax(-1).view({B, 1});
-        greedy.push_back(next);
+        next = pick(model->ForwardCached(&cache, slots, next, step_pos, ones).logits.select(1, 0));
       }
       t.decode_s = MonotonicSeconds() - t1;
       t.greedy = torch::cat(greedy, 1);
+      if (logp != nullptr) *logp = torch::cat(logps, 1);
       SetSkinnyGemmEnabled(true);
+      SetDecodeWeights(DecodeWeightFormat::kFp32);
       return t;
     };
     const Timed timed = measure(true);
@@ -241,6 +251,21 @@ void BenchShape(const ShapeSpec& spec, const std::vector<int64_t>& batches, int6
                 << SkinnyIsaName(DetectSkinnyIsa()) << " kernel: " << plain_tps << " tokens/s (kernel "
                 << std::setprecision(2) << decode_tps / plain_tps << "x); greedy ids equal "
                 << torch::eq(plain.greedy, timed.greedy).sum().item<int64_t>() << "/" << timed.greedy.numel() << "\n";
+    }
+    if (B <= 32 && DetectSkinnyIsa() != SkinnyIsa::kNone) {
+      // The opt-in bf16-weight mode: speed, and how far its log-probs are from fp32's on the same
+      // tokens (what an actor's behaviour log-probs would differ from the learner's re-scoring by).
+      const Timed half = measure(true, /*bf16=*/true);
+      const double half_tps = B * (decode_steps - 1) / half.decode_s;
+      torch::Tensor lp_half, lp_full;
+      measure(true, true, &half.greedy, &lp_half);
+      measure(true, false, &half.greedy, &lp_full);
+      const auto gap = (lp_half - lp_full).abs();
+      std::cout << std::setprecision(1) << spec.name << " decode  b=" << B << " with bf16 weights: " << half_tps
+                << " tokens/s (" << std::setprecision(2) << half_tps / decode_tps << "x fp32); greedy ids equal "
+                << torch::eq(half.greedy, timed.greedy).sum().item<int64_t>() << "/" << timed.greedy.numel()
+                << "; log-prob gap to fp32 on its tokens: mean " << std::scientific << std::setprecision(2)
+                << gap.mean().item<double>() << ", max " << gap.max().item<double>() << std::fixed << "\n";
     }
     if (peer.enabled && !checkpoint.empty()) {
       const PeerResult r = RunPeer(peer, checkpoint, tokens, decode_steps);

@@ -41,6 +41,17 @@ const char* SkinnyIsaName(SkinnyIsa isa);
 void SetSkinnyGemmEnabled(bool enabled);
 bool SkinnyGemmEnabled();
 
+// The weights the kernel reads (process-wide; the learner's autograd never takes this path):
+// kFp32 (default) reads the fp32 weights; kBf16 reads a bf16 copy of each weight (round to
+// nearest even, made on first use and remade when the weight changes), half the bytes, with the
+// products and sums in fp32. Opt-in for actors: their behaviour log-probs then differ from the
+// learner's fp32 re-scoring by what the bench prints ("bf16 weights: ... log-prob gap"), which
+// the decoupled-PPO correction absorbs as off-policyness. MEM1_DECODE_WEIGHTS=bf16 in the
+// environment selects it at start.
+enum class DecodeWeightFormat { kFp32, kBf16 };
+void SetDecodeWeights(DecodeWeightFormat format);
+DecodeWeightFormat DecodeWeights();
+
 // Whether SkinnyLinear takes (x [.., K] with 1..32 rows, w [N, K]): enabled, an ISA, CPU fp32
 // contiguous tensors, and no autograd on them.
 bool SkinnyLinearApplies(const torch::Tensor& x, const torch::Tensor& w);

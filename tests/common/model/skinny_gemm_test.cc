@@ -88,6 +88,65 @@ TEST(SkinnyGemmTest, KeepsLeadingShapeIgnoresThreadsAndDeclinesWhatItCannotTake)
   SetSkinnyGemmEnabled(true);
 }
 
+// The opt-in bf16-weight mode computes exactly x · bf16(W)^T in fp32: against torch on the
+// rounded weights, every pass shape, K across chunks and tails, both ISAs; and it is not the fp32
+// result (the copy is really read).
+TEST(SkinnyGemmTest, Bf16WeightsComputeWithTheRoundedWeights) {
+  if (IsasHere().empty()) GTEST_SKIP() << "skipped: this CPU has neither AVX-512F nor AVX2+FMA";
+  torch::manual_seed(6);
+  torch::NoGradGuard no_grad;
+  SetDecodeWeights(DecodeWeightFormat::kBf16);
+  int64_t cases = 0, differ = 0;
+  for (SkinnyIsa isa : IsasHere()) {
+    for (int64_t M : {1, 2, 3, 5, 8, 9, 16, 17, 32}) {
+      for (int64_t K : {1, 7, 16, 17, 100, 1100}) {
+        for (int64_t N : {1, 5, 65}) {
+          auto x = torch::randn({M, K});
+          auto w = torch::randn({N, K});
+          auto b = torch::randn({N});
+          auto ref = torch::matmul(x, w.to(torch::kBFloat16).to(torch::kFloat32).t()) + b;
+          auto got = SkinnyLinear(x, w, b, isa);
+          const double scale = ref.abs().max().item<double>() + 1.0;
+          ASSERT_LE((got - ref).abs().max().item<double>() / scale, 1e-5)
+              << SkinnyIsaName(isa) << " M=" << M << " K=" << K << " N=" << N;
+          differ += torch::equal(got, torch::matmul(x, w.t()) + b) ? 0 : 1;
+          ++cases;
+        }
+      }
+    }
+  }
+  SetDecodeWeights(DecodeWeightFormat::kFp32);
+  EXPECT_EQ(cases, static_cast<int64_t>(IsasHere().size()) * 9 * 6 * 3);
+  EXPECT_GT(differ, cases / 2) << "the bf16 path reads the rounded weights";
+}
+
+// The bf16 copy follows the weight: an in-place write (as loading new weights does) and a new
+// tensor are both seen on the next call.
+TEST(SkinnyGemmTest, Bf16CopyFollowsWeightUpdates) {
+  if (IsasHere().empty()) GTEST_SKIP() << "skipped: this CPU has neither AVX-512F nor AVX2+FMA";
+  torch::manual_seed(7);
+  torch::NoGradGuard no_grad;
+  SetDecodeWeights(DecodeWeightFormat::kBf16);
+  auto x = torch::randn({4, 300});
+  auto w = torch::randn({50, 300});
+  auto y1 = SkinnyLinear(x, w, torch::Tensor());
+  EXPECT_TRUE(torch::equal(SkinnyLinear(x, w, torch::Tensor()), y1)) << "the cached copy gives the same result";
+  w.mul_(2);  // bf16(2w) = 2 bf16(w) and every sum doubles exactly
+  auto y2 = SkinnyLinear(x, w, torch::Tensor());
+  EXPECT_TRUE(torch::equal(y2, y1 * 2));
+  w.copy_(torch::randn({50, 300}));
+  auto y3 = SkinnyLinear(x, w, torch::Tensor());
+  EXPECT_LE((y3 - torch::matmul(x, w.to(torch::kBFloat16).to(torch::kFloat32).t())).abs().max().item<double>(), 1e-3);
+  auto other = torch::randn({50, 300});
+  EXPECT_LE((SkinnyLinear(x, other, torch::Tensor()) - torch::matmul(x, other.to(torch::kBFloat16).to(torch::kFloat32).t()))
+                .abs()
+                .max()
+                .item<double>(),
+            1e-3);
+  SetDecodeWeights(DecodeWeightFormat::kFp32);
+  EXPECT_LE((SkinnyLinear(x, w, torch::Tensor()) - torch::matmul(x, w.t())).abs().max().item<double>(), 1e-3);
+}
+
 // B rows decoded greedily with the KV cache (the decode steps are [B, 1]: the kernel's shape).
 struct Decoded {
   torch::Tensor ids;          // [B, steps]
