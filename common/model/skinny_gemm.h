@@ -44,7 +44,8 @@ bool SkinnyGemmEnabled();
 // The weights the kernel reads (process-wide; the learner's autograd never takes this path):
 // kFp32 (default) reads the fp32 weights; kBf16 reads a bf16 copy of each weight (round to
 // nearest even, made on first use and remade when the weight changes), half the bytes, with the
-// products and sums in fp32. Opt-in for actors: their behaviour log-probs then differ from the
+// products and sums in fp32, for steps of up to 8 rows (more rows use the fp32 weights: there the
+// widening costs more than the bytes saved). Opt-in for actors: their behaviour log-probs then differ from the
 // learner's fp32 re-scoring by what the bench prints ("bf16 weights: ... log-prob gap"), which
 // the decoupled-PPO correction absorbs as off-policyness. MEM1_DECODE_WEIGHTS=bf16 in the
 // environment selects it at start.

@@ -104,12 +104,14 @@ TEST(SkinnyGemmTest, Bf16WeightsComputeWithTheRoundedWeights) {
           auto x = torch::randn({M, K});
           auto w = torch::randn({N, K});
           auto b = torch::randn({N});
-          auto ref = torch::matmul(x, w.to(torch::kBFloat16).to(torch::kFloat32).t()) + b;
+          // Up to 8 rows read the bf16 copy; more rows the fp32 weights.
+          auto wr = M <= 8 ? w.to(torch::kBFloat16).to(torch::kFloat32) : w;
+          auto ref = torch::matmul(x, wr.t()) + b;
           auto got = SkinnyLinear(x, w, b, isa);
           const double scale = ref.abs().max().item<double>() + 1.0;
           ASSERT_LE((got - ref).abs().max().item<double>() / scale, 1e-5)
               << SkinnyIsaName(isa) << " M=" << M << " K=" << K << " N=" << N;
-          differ += torch::equal(got, torch::matmul(x, w.t()) + b) ? 0 : 1;
+          if (M <= 8) differ += torch::equal(got, torch::matmul(x, w.t()) + b) ? 0 : 1;
           ++cases;
         }
       }
@@ -117,7 +119,7 @@ TEST(SkinnyGemmTest, Bf16WeightsComputeWithTheRoundedWeights) {
   }
   SetDecodeWeights(DecodeWeightFormat::kFp32);
   EXPECT_EQ(cases, static_cast<int64_t>(IsasHere().size()) * 9 * 6 * 3);
-  EXPECT_GT(differ, cases / 2) << "the bf16 path reads the rounded weights";
+  EXPECT_GT(differ, cases / 4) << "the bf16 path reads the rounded weights";
 }
 
 // The bf16 copy follows the weight: an in-place write (as loading new weights does) and a new
