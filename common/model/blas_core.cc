@@ -77,6 +77,8 @@ std::string BlasCoreSummary() {
     out += std::string(" (OPENBLAS_CORETYPE=") + set + " set by mem1: OpenBLAS had picked " + from + " for this CPU)";
   } else if (set != nullptr) {
     out += std::string(" (OPENBLAS_CORETYPE=") + set + ")";
+  } else {
+    out += " (OPENBLAS_CORETYPE unset, as OpenBLAS picked)";
   }
   return out;
 }

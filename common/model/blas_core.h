@@ -27,7 +27,7 @@ void EnsureFastBlasKernels(char** argv);
 
 // One line for logs and bench headers, e.g. "OpenBLAS 0.3.21, SkylakeX kernels
 // (OPENBLAS_CORETYPE=SkylakeX set by mem1: OpenBLAS had picked Prescott for this CPU)", or
-// "not OpenBLAS".
+// "OpenBLAS 0.3.21, Haswell kernels (OPENBLAS_CORETYPE unset, as OpenBLAS picked)", or "not OpenBLAS".
 std::string BlasCoreSummary();
 
 }  // namespace mem1

@@ -17,18 +17,18 @@ has() { [[ " $flags " == *" $1 "* ]]; }
 fails=0
 check() { if eval "$2"; then echo "PASS: $1"; else echo "FAIL: $1"; fails=$((fails+1)); fi; }
 if has avx512f && has avx512bw && has avx512dq && has avx512vl && has avx512cd; then
-  check "AVX-512 CPU: an AVX-512 kernel set by default" "[[ '$auto' =~ (SkylakeX|Cooperlake|SapphireRapids)\ kernels ]]"
+  check "AVX-512 CPU: an AVX-512 kernel set by default" '[[ $auto =~ (SkylakeX|Cooperlake|SapphireRapids)\ kernels ]]'
 elif has avx2 && has fma; then
-  check "AVX2 CPU: an AVX2 kernel set by default" "[[ '$auto' =~ (Haswell|Zen|Excavator|SkylakeX|Cooperlake|SapphireRapids)\ kernels ]]"
+  check "AVX2 CPU: an AVX2 kernel set by default" '[[ $auto =~ (Haswell|Zen|Excavator|SkylakeX|Cooperlake|SapphireRapids)\ kernels ]]'
 else
   echo "note: this CPU has neither AVX2+FMA nor AVX-512: OpenBLAS's own pick stands"
 fi
 user=$(OPENBLAS_CORETYPE=Haswell header)
 echo "user's:    $user"
-check "OPENBLAS_CORETYPE set by the user wins" "[[ '$user' == *'Haswell kernels (OPENBLAS_CORETYPE=Haswell)'* ]]"
+check "OPENBLAS_CORETYPE set by the user wins" '[[ $user == *"Haswell kernels (OPENBLAS_CORETYPE=Haswell)"* ]]'
 kept=$(env -u OPENBLAS_CORETYPE MEM1_BLAS_REEXEC=0 "$BIN/mem1" bench env --threads 1 2>&1 | head -1)
 echo "kept:      $kept"
-check "MEM1_BLAS_REEXEC=0 keeps OpenBLAS's own pick" "[[ '$kept' != *'set by mem1'* ]]"
+check "MEM1_BLAS_REEXEC=0 keeps OpenBLAS's own pick" '[[ $kept != *"set by mem1"* ]]'
 check "the exit status and argv survive the re-exec" \
   "env -u OPENBLAS_CORETYPE '$BIN/mem1' bench model --quick --threads 0 --no-such-flag >/dev/null 2>&1; [ \$? -ne 0 ]"
 [ "$fails" -eq 0 ] || exit 1
