@@ -10,6 +10,7 @@
 #include "common/cli/cli_common.h"
 #include "common/model/model_io.h"
 #include "common/model/blas_core.h"
+#include "common/model/skinny_gemm.h"
 
 namespace {
 std::atomic<bool> g_stop{false};
@@ -31,6 +32,10 @@ int main(int argc, char** argv) {
   if (!mem1::LoadConfigOrReport(flags, &config)) return 2;
   if (actor_id.empty()) actor_id = mem1::DefaultActorId();
   const int threads = mem1::ApplyThreads(config.runtime.threads);
+  if (config.runtime.decode_weights != "auto") {
+    mem1::SetDecodeWeights(config.runtime.decode_weights == "bf16" ? mem1::DecodeWeightFormat::kBf16
+                                                                   : mem1::DecodeWeightFormat::kFp32);
+  }
   if (dry_run) {
     if (auto st = mem1::WriteResolvedConfig(config); !st.ok()) return mem1::ReportError(st);
     auto model = mem1::LoadOrInitModel(config.model, config.runtime);
@@ -44,7 +49,8 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, OnSignal);
   LOG(INFO) << "mem1_actor " << actor_id << ": " << mem1::ToString(config.env.name) << ", " << config.actor.num_envs << " envs, "
             << threads << " threads, teacher " << mem1::ToString(config.actor.teacher) << ", run dir " << config.run.dir
-            << "; BLAS " << mem1::BlasCoreSummary();
+            << "; BLAS " << mem1::BlasCoreSummary() << "; decode weights "
+            << (mem1::DecodeWeights() == mem1::DecodeWeightFormat::kBf16 ? "bf16" : "fp32");
   if (auto st = mem1::RunActor(config, actor_id, &g_stop); !st.ok()) return mem1::ReportError(st);
   return 0;
 }

@@ -307,6 +307,7 @@ void BindAll(Binder& b, Mem1Config& c) {
     s.String("dtype", &r.dtype, {"float32", "bfloat16", "float16"});
     s.Integer("threads", &r.threads, 0, 4096);
     s.Unsigned("seed", &r.seed);
+    s.String("decode_weights", &r.decode_weights, {"auto", "fp32", "bf16"});
   });
   b.Section("model", [&](Binder& s) {
     s.String("checkpoint", &c.model.checkpoint);

@@ -60,6 +60,10 @@ struct RuntimeOptions {
   std::string dtype = "float32";  // "float32", "bfloat16" or "float16"
   int32_t threads = 0;            // intra-op threads; 0 = all cores given to the process
   uint64_t seed = 1234;           // master seed for weights init, sampling and data order
+  // Weights the actor's CPU decode kernel reads (common/model/skinny_gemm.h): "fp32", "bf16"
+  // (opt-in: half the bytes, fp32 sums; log-probs then differ slightly from the learner's), or
+  // "auto" = MEM1_DECODE_WEIGHTS from the environment, else fp32.
+  std::string decode_weights = "auto";
 };
 
 // Shape of a freshly initialised Qwen2-family decoder (used when no checkpoint is given).
