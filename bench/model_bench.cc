@@ -146,7 +146,7 @@ PeerResult RunPeer(const PeerOptions& p, const std::string& checkpoint, const to
 }
 
 void BenchShape(const ShapeSpec& spec, const std::vector<int64_t>& batches, int64_t prompt_len, int64_t decode_steps,
-                double mm_gflops, double mem_gbs, const PeerOptions& peer) {
+                double mm_gflops, double mem_gbs, int64_t read_mib, const PeerOptions& peer) {
   torch::NoGradGuard no_grad;
   Qwen2ForCausalLM model(spec.config);
   model->InitWeights(1, 0.02);
@@ -237,14 +237,15 @@ void BenchShape(const ShapeSpec& spec, const std::vector<int64_t>& batches, int6
       // two readings is the bandwidth (the stricter fraction).
       const double bytes = 4.0 * static_cast<double>(spec.config.ParameterCount());
       const double gbs = bytes * decode_tps / 1e9;
-      const double now_gbs = MeasureReadGBs(1024, at::get_num_threads());
+      const double now_gbs = MeasureReadGBs(read_mib, at::get_num_threads());
       const double bw = std::max(mem_gbs, now_gbs);
       std::cout << std::setprecision(1) << spec.name << " decode  b=1 roofline: " << bytes / 1e6 << " MB of weights x "
                 << decode_tps << " tokens/s = " << gbs << " GB/s = " << std::setprecision(2) << gbs / bw
                 << " of the measured " << std::setprecision(1) << bw << " GB/s (read " << mem_gbs << " at the start, "
                 << now_gbs << " now)\n";
     }
-    if (B >= 1 && B <= 32 && DetectSkinnyIsa() != SkinnyIsa::kNone) {
+    const bool kernel_takes_b = B <= kSkinnyMaxRows && DetectSkinnyIsa() != SkinnyIsa::kNone;
+    if (kernel_takes_b) {
       const Timed plain = measure(false);
       const double plain_tps = B * (decode_steps - 1) / plain.decode_s;
       std::cout << std::setprecision(1) << spec.name << " decode  b=" << B << " with torch's linear instead of the "
@@ -252,7 +253,7 @@ void BenchShape(const ShapeSpec& spec, const std::vector<int64_t>& batches, int6
                 << std::setprecision(2) << decode_tps / plain_tps << "x); greedy ids equal "
                 << torch::eq(plain.greedy, timed.greedy).sum().item<int64_t>() << "/" << timed.greedy.numel() << "\n";
     }
-    if (B <= 32 && DetectSkinnyIsa() != SkinnyIsa::kNone) {
+    if (kernel_takes_b) {
       // The opt-in bf16-weight mode: speed, and how far its log-probs are from fp32's on the same
       // tokens (what an actor's behaviour log-probs would differ from the learner's re-scoring by).
       const Timed half = measure(true, /*bf16=*/true);
@@ -346,12 +347,13 @@ int RunModelBench(const ModelBenchArgs& a) {
       peer.dir = scratch.string();
     }
   }
-  const double mem = MeasureReadGBs(a.quick ? 128 : 1024, threads);
+  const int64_t read_mib = a.quick ? 128 : 1024;
+  const double mem = MeasureReadGBs(read_mib, threads);
   std::cout << "baseline memory read (best of torch sum and a plain " << threads << "-thread read, over "
-            << (a.quick ? 128 : 1024) << " MiB): " << std::fixed
+            << read_mib << " MiB): " << std::fixed
             << std::setprecision(1) << mem << " GB/s\n";
-  BenchShape(embedded, batches, a.quick ? 32 : 128, a.quick ? 8 : 32, mm, mem, peer);
-  if (!a.skip_large && !a.quick) BenchShape({"qwen2.5-0.5b", q05}, batches, 64, 8, mm, mem, peer);
+  BenchShape(embedded, batches, a.quick ? 32 : 128, a.quick ? 8 : 32, mm, mem, read_mib, peer);
+  if (!a.skip_large && !a.quick) BenchShape({"qwen2.5-0.5b", q05}, batches, 64, 8, mm, mem, read_mib, peer);
   if (!scratch.empty()) {
     std::error_code ec;
     std::filesystem::remove_all(scratch, ec);

@@ -15,7 +15,6 @@
 namespace mem1 {
 namespace {
 
-constexpr int64_t kMaxRows = 32;
 // K floats per chunk: a pass's x tile (at most 8 rows x 2 KiB) stays in L1 while the weight rows
 // stream past it.
 constexpr int64_t kChunk = 512;
@@ -351,7 +350,7 @@ bool SkinnyLinearApplies(const torch::Tensor& x, const torch::Tensor& w) {
   const int64_t rows = x.numel() / K;
   // One row (a GEMV) too: measured at the 0.5B shape, b = 1 decode ran 1.07-1.10x faster than
   // with torch::mv on OpenBLAS's SkylakeX kernels and 1.75x on its Prescott ones.
-  return rows >= 1 && rows <= kMaxRows;
+  return rows >= 1 && rows <= kSkinnyMaxRows;
 }
 
 torch::Tensor SkinnyLinear(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, SkinnyIsa isa) {
@@ -361,7 +360,7 @@ torch::Tensor SkinnyLinear(const torch::Tensor& x, const torch::Tensor& w, const
   auto x2 = x.reshape({M, K}).contiguous();
   auto y = torch::empty({M, N}, x.options());
 #if defined(__x86_64__)
-  TORCH_CHECK(isa != SkinnyIsa::kNone && M >= 1 && M <= kMaxRows, "SkinnyLinear: unsupported call");
+  TORCH_CHECK(isa != SkinnyIsa::kNone && M >= 1 && M <= kSkinnyMaxRows, "SkinnyLinear: unsupported call");
   const bool avx512 = isa == SkinnyIsa::kAvx512;
   const float* xp = x2.data_ptr<float>();
   float* yp = y.data_ptr<float>();

@@ -32,6 +32,9 @@ namespace mem1 {
 
 enum class SkinnyIsa { kNone, kAvx2, kAvx512 };
 
+// The most rows of x the kernel takes (SkinnyLinearApplies); more go to torch's GEMM.
+constexpr int64_t kSkinnyMaxRows = 32;
+
 // The best ISA this CPU supports (kNone off x86-64 or without AVX2+FMA).
 SkinnyIsa DetectSkinnyIsa();
 const char* SkinnyIsaName(SkinnyIsa isa);
