@@ -33,24 +33,37 @@ TokenScores ScoreSequences(Qwen2ForCausalLM& model, const std::vector<const Mask
   TokenScores out;
   torch::Tensor h;  // [N,D] hidden state of every predicting row
   if (mode == AttentionMode::kBlockSparse) {
-    std::vector<torch::Tensor> parts;
+    // The micro-batch's sequences run as ONE packed row of tokens: each sequence's attention
+    // blocks are shifted to its offset, so no block sees another sequence, and the projections
+    // and MLPs run one GEMM over every token instead of one small GEMM per sequence (per-op
+    // overhead dominated batches of short sequences: copy and LM samples, one-turn episodes).
+    std::vector<int64_t> tok, pos, rows;
+    std::vector<AttentionBlock> blocks;
+    int64_t offset = 0;
     for (int64_t b = 0; b < B; ++b) {
       const MaskedSequence& s = *seqs[b];
-      std::vector<int64_t> tok(s.tokens.begin(), s.tokens.end()), pos(s.positions.begin(), s.positions.end());
-      std::vector<int64_t> rows;
+      tok.insert(tok.end(), s.tokens.begin(), s.tokens.end());
+      pos.insert(pos.end(), s.positions.begin(), s.positions.end());
+      int64_t count = 0;
       for (int64_t i = 1; i < s.length; ++i) {
         if (!s.loss_mask[i]) continue;
-        rows.push_back(i - 1);
+        rows.push_back(offset + i - 1);
         targets.push_back(s.tokens[i]);
         temps.push_back(temperatures[b]);
+        ++count;
       }
-      out.counts.push_back(static_cast<int64_t>(rows.size()));
-      const auto blocks = AttentionBlocksFromSpans(s, device);
-      auto hidden = model->HiddenBlocked(torch::tensor(tok).view({1, -1}).to(device),
-                                         torch::tensor(pos).view({1, -1}).to(device), blocks);  // [1,T,D]
-      parts.push_back(hidden[0].index_select(0, torch::tensor(rows, torch::kLong).to(device)));
+      out.counts.push_back(count);
+      for (auto& block : AttentionBlocksFromSpans(s, device)) {
+        block.q_begin += offset;
+        block.q_end += offset;
+        if (offset != 0) block.keys = block.keys + offset;
+        blocks.push_back(std::move(block));
+      }
+      offset += s.length;
     }
-    h = torch::cat(parts, 0);
+    auto hidden = model->HiddenBlocked(torch::tensor(tok).view({1, -1}).to(device),
+                                       torch::tensor(pos).view({1, -1}).to(device), blocks);  // [1,sum T,D]
+    h = hidden[0].index_select(0, torch::tensor(rows, torch::kLong).to(device));
   } else {
     int64_t T = 0;
     for (const auto* s : seqs) T = std::max(T, s->length);

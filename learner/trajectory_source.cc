@@ -132,8 +132,20 @@ int64_t InProcessTrajectoryQueue::cursor() const {
 
 Result<std::unique_ptr<OfflineStoreSource>> OfflineStoreSource::Open(const std::string& path, int rank, int world,
                                                                      int epochs, uint64_t seed, int64_t cursor) {
-  const auto dirs = FindStoreDirs(path);
-  if (dirs.empty()) return NotFound(path + ": no trajectory store (expected journal.log/shards or store/rank-*/)");
+  // A comma-separated list mixes several stores (e.g. expert trajectories and copy samples):
+  // their records are shuffled together, so each store's share of a batch is its share of the
+  // records.
+  std::vector<std::string> dirs;
+  for (size_t begin = 0; begin <= path.size();) {
+    size_t end = path.find(',', begin);
+    if (end == std::string::npos) end = path.size();
+    const std::string one = path.substr(begin, end - begin);
+    begin = end + 1;
+    if (one.empty()) return InvalidArgument("offline store list \"" + path + "\" has an empty entry");
+    const auto found = FindStoreDirs(one);
+    if (found.empty()) return NotFound(one + ": no trajectory store (expected journal.log/shards or store/rank-*/)");
+    dirs.insert(dirs.end(), found.begin(), found.end());
+  }
   std::unique_ptr<OfflineStoreSource> s(new OfflineStoreSource());
   int64_t global = 0;
   for (size_t k = 0; k < dirs.size(); ++k) {

@@ -82,8 +82,9 @@ class InProcessTrajectoryQueue : public TrajectorySource {
 
 class OfflineStoreSource : public TrajectorySource {
  public:
-  // `path`: a store directory, or a run directory with store/rank-*/ (read in rank order).
-  // NOT_FOUND when there is no store there.
+  // `path`: a store directory, or a run directory with store/rank-*/ (read in rank order), or a
+  // comma-separated list of them, mixed (records of all shuffled together). NOT_FOUND when one
+  // holds no store; INVALID_ARGUMENT for an empty list entry.
   [[nodiscard]] static Result<std::unique_ptr<OfflineStoreSource>> Open(const std::string& path, int rank, int world,
                                                                         int epochs, uint64_t seed, int64_t cursor);
   Result<std::optional<proto::Trajectory>> Next(double timeout_s) override;

@@ -530,6 +530,43 @@ TEST(TrainerTest, SftFromAStoreEqualsSftFromTheSameTrajectoriesInMemory) {
   fs::remove_all(dir);
 }
 
+TEST(TrainerTest, OfflineStoreListMixesTheStoresInOneShuffle) {
+  const fs::path root = fs::temp_directory_path() / ("mem1_sft_mix_" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  auto write = [&](const std::string& name, uint64_t first, int n) {
+    auto store = TrajectoryStore::Open((root / name).string(), TrajectoryStoreOptions{}, "").value();
+    auto batch = SyntheticBatch(first, n, 97, 0);
+    for (int i = 0; i < n; ++i) {
+      batch[i].set_actor_id(name);
+      batch[i].set_episode_id(first + i);
+      EXPECT_TRUE(store->Append(batch[i]).ok());
+    }
+    EXPECT_TRUE(store->Close().ok());
+  };
+  write("expert", 0, 6);
+  write("copy", 100, 10);
+  auto src = OfflineStoreSource::Open((root / "expert").string() + "," + (root / "copy").string(), 0, 1, 1, 3, 0).value();
+  EXPECT_EQ(src->records_per_epoch(), 16);
+  std::set<uint64_t> seen;
+  int expert_in_first_half = 0;
+  for (int i = 0; i < 16; ++i) {
+    const auto t = *src->Next(0).value();
+    EXPECT_TRUE(seen.insert(t.episode_id()).second);
+    EXPECT_EQ(t.actor_id(), t.episode_id() < 100 ? "expert" : "copy");
+    if (i < 8 && t.actor_id() == "expert") ++expert_in_first_half;
+  }
+  EXPECT_EQ(seen.size(), 16u);
+  EXPECT_GT(expert_in_first_half, 0);  // interleaved, not one store after the other
+  EXPECT_LT(expert_in_first_half, 6);
+  EXPECT_EQ(src->Next(0).status().code(), StatusCode::kUnavailable);
+  // A missing store or an empty entry is a clear error, not a silently smaller mix.
+  EXPECT_EQ(OfflineStoreSource::Open((root / "expert").string() + "," + (root / "nope").string(), 0, 1, 1, 3, 0)
+                .status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(OfflineStoreSource::Open((root / "expert").string() + ",", 0, 1, 1, 3, 0).status().code(),
+            StatusCode::kInvalidArgument);
+  fs::remove_all(root);
+}
+
 TEST(TrainerTest, PpoRaisesTheLogprobOfPositiveAdvantageTokens) {
   auto comm = MakeLocalCommunicator();
   auto opts = Options("grpo");
