@@ -22,12 +22,22 @@ TOP_K=${TOP_K:-3}                 # passages per search
 # QA: a vocabulary large enough that the world's names are single tokens (README, "Why the
 # defaults are what they are"). COPY_CIRCUIT=true writes the analytic copy circuit into the
 # fresh policy (model.init.copy_circuit; it needs 4 * head_dim <= HIDDEN and KV_HEADS >= 2, e.g.
-# HEADS=4 ROPE_THETA=1000000) and keeps it frozen through SFT and PPO (FREEZE, a parameter-name
-# regex for learner.optim.freeze): an experiment, not yet shown to raise EM.
+# HEADS=4 ROPE_THETA=1000000), keeps what it reads and writes frozen through SFT and PPO (FREEZE,
+# a parameter-name regex for learner.optim.freeze: layer 0, layer 1's attention and input norm,
+# the final norm) and mixes COPY_SAMPLES induction samples (random runs of the world's name
+# tokens, up to COPY_TOKENS long, then the same run again) into the SFT store so the layers
+# above keep using it: an experiment (run e4 in README: the lowest held-out NLL so far, EM not
+# yet above 0).
 if [ "$ENV" = webshop ]; then VOCAB=${VOCAB:-2048}; else VOCAB=${VOCAB:-16384}; fi
 HIDDEN=${HIDDEN:-256}; LAYERS=${LAYERS:-4}; HEADS=${HEADS:-8}; KV_HEADS=${KV_HEADS:-2}
 ROPE_THETA=${ROPE_THETA:-10000}; COPY_CIRCUIT=${COPY_CIRCUIT:-false}
-if [ "$COPY_CIRCUIT" = true ]; then FREEZE=${FREEZE-'model\.layers\.[01]\.self_attn\..*'}; else FREEZE=${FREEZE:-}; fi
+if [ "$COPY_CIRCUIT" = true ]; then
+  FREEZE=${FREEZE-'model\.layers\.0\..*|model\.layers\.1\.(self_attn|input_layernorm)\..*|model\.norm\.weight'}
+  COPY_SAMPLES=${COPY_SAMPLES:-4000}
+else
+  FREEZE=${FREEZE:-}; COPY_SAMPLES=${COPY_SAMPLES:-0}
+fi
+COPY_TOKENS=${COPY_TOKENS:-128}
 EXPERT_TASKS=${EXPERT_TASKS:-3000}
 # Language-model pretraining on the world's passages (as the agent reads them) before SFT:
 # LM_STEPS steps of LM_BATCH samples of 256 tokens (`mem1 datagen lm`; 0 = none).
@@ -142,6 +152,18 @@ $B/mem1 datagen expert --config configs/default.yaml "${COMMON[@]}" --set model.
 $B/mem1 datagen expert --config configs/default.yaml "${COMMON[@]}" --set model.checkpoint="$RUN/init" --set actor.num_envs=32 --set env.qa.split=dev \
   --episodes 64 --objectives "$SFT_OBJECTIVES" --seed 99 --out "$RUN/expert-dev"
 
+SFT_STORE="$RUN/expert"
+if [ "$COPY_SAMPLES" -gt 0 ]; then
+  echo "== 6a/9 $COPY_SAMPLES copy samples over the world's names, mixed into the SFT store"
+  python3 -c 'import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    print(json.loads(line)["contents"].partition("\n")[0].strip("\""))' "$RUN/qa/corpus.jsonl" | sort -u > "$RUN/names.txt"
+  rm -rf "$RUN/copy"
+  $B/mem1 datagen lm --text "$RUN/names.txt" --tokenizer "$RUN/tokenizer.model" --max-samples 1 \
+    --copy-samples "$COPY_SAMPLES" --copy-tokens "$COPY_TOKENS" --seed 11 --out "$RUN/copy"
+  SFT_STORE="$RUN/expert,$RUN/copy"
+fi
+
 SFT_START="$RUN/init"
 if [ "$LM_STEPS" -gt 0 ]; then
   echo "== 6b/9 language-model pretraining on the world's passages ($LM_STEPS steps x $LM_BATCH samples of 256 tokens)"
@@ -160,7 +182,7 @@ fi
 
 echo "== 7/9 SFT from the store ($SFT_STEPS steps x $SFT_BATCH trajectories, held-out NLL on dev-question tasks)"
 launch/local.sh configs/default.yaml --actors 0 --run-dir "$RUN/sft" "${COMMON[@]}" --set model.checkpoint="$SFT_START" \
-  --set learner.ppo.algorithm=sft --set learner.offline_store="$RUN/expert" --set learner.offline_epochs=1000 \
+  --set learner.ppo.algorithm=sft --set learner.offline_store="$SFT_STORE" --set learner.offline_epochs=1000 \
   --set learner.heldout_store="$RUN/expert-dev" --set learner.heldout_every=25 \
   --set learner.optim.actor_lr="$SFT_LR" --set learner.optim.warmup_steps=10 --set learner.global_batch="$SFT_BATCH" \
   --set learner.total_steps="$SFT_STEPS" --set learner.checkpoint_every=100

@@ -8,6 +8,7 @@
 #include "actor/commands/commands.h"
 #include "actor/envs/env_factory.h"
 #include "actor/envs/qa/qa_env.h"
+#include "actor/envs/qa/qa_expert.h"
 #include "actor/rollout/rollout_engine.h"
 #include "common/cli/cli_common.h"
 #include "common/config/config.h"
@@ -24,6 +25,7 @@ struct ExpertArgs {
   std::string out, objectives;
   int64_t episodes = 1000;
   uint64_t seed = 17;
+  std::string state = "answers";  // QA: how the expert's state records found answers
 };
 
 Status RunExpertData(const ExpertArgs& a, const Mem1Config& base) {
@@ -56,6 +58,10 @@ Status RunExpertData(const ExpertArgs& a, const Mem1Config& base) {
                           (static_cast<int64_t>(k) < total % static_cast<int64_t>(objectives.size()) ? 1 : 0);
     MEM1_ASSIGN_OR_RETURN(auto envs, MakeEnvironments(config, a.seed + 7919 * k));
     if (!envs->expert) return InvalidArgument("env " + ToString(config.env.name) + " has no scripted expert");
+    if (auto* qa_expert = dynamic_cast<QaExpert*>(envs->expert.get())) {
+      qa_expert->set_state_wording(a.state == "evidence" ? QaExpert::StateWording::kEvidence
+                                                         : QaExpert::StateWording::kAnswers);
+    }
     MEM1_ASSIGN_OR_RETURN(RolloutOptions ro, RolloutOptionsFromConfig(config));
     ro.actor_id = "expert";
     ro.first_episode_id = static_cast<uint64_t>(next_id);
@@ -112,6 +118,10 @@ void RegisterExpertCommands(CLI::App* datagen) {
   ex->add_option("--objectives", args->objectives,
                  "QA: comma-separated objective counts, episodes split evenly (default: env.qa.objectives)");
   ex->add_option("--seed", args->seed, "Task sampling seed (use another one for a held-out store)");
+  ex->add_option("--state", args->state,
+                 "QA: how the expert's state records a found answer: answers (\"Q1 = Sazuheith\") or evidence "
+                 "(the passage clause that states it, \"Q1 = The capital of Gule is Sazuheith\")")
+      ->check(CLI::IsMember({"answers", "evidence"}));
   ex->callback([args] {
     Mem1Config config;
     if (!LoadConfigOrReport(args->config, &config)) throw CLI::RuntimeError(2);

@@ -18,6 +18,9 @@
 //     j; the group's first head writes P2^T back, so the tied embedding reads it as token j's logit.
 //   P0, B1, B2, P2 are orthogonal Dh-column blocks of one random orthonormal D x D basis (seeded),
 //     so the parts do not interfere.
+//   The final norm's gain starts at 8 (not 1): with tied embeddings of std 0.02 the logits of a
+//     fresh model span only a few nats, and the copied token would be the argmax yet carry
+//     little probability; at 8 it carries most of it.
 //   Every other residual write starts at zero (the other heads' output columns, every MLP's
 //     down projection); all other weights keep their random init, and everything stays trainable.
 // RoPE makes content matching position-dependent in the fast frequency pairs: head_dim 64 and
@@ -25,6 +28,11 @@
 // heads of 64, 2 KV heads) continues a repeated 30-token random segment greedily at 90% / 70% of
 // the positions 20 / 150 tokens later, 62% when every token also occurs elsewhere before another
 // token; 0% without the circuit (CopyCircuitTest).
+// Training keeps it only if what it reads and writes is frozen: the layer-0 block, layer 1's
+// attention and input norm, and the final norm (learner.optim.freeze, as launch/quickstart.sh
+// sets with COPY_CIRCUIT=true). Freezing the two attention blocks alone is not enough: in 30
+// SFT steps the learned layer-0 MLP and norms write over the subspaces the circuit uses and the
+// copy loss climbs back (2.1 -> 3.1 nats in 40 copy-only steps, ~7 after 140 mixed SFT steps).
 #ifndef MEM1_COMMON_MODEL_COPY_CIRCUIT_H_
 #define MEM1_COMMON_MODEL_COPY_CIRCUIT_H_
 

@@ -112,6 +112,28 @@ StepResult QaEnv::Step(const std::string& action, const std::string& content, in
   return r;
 }
 
+std::string QaEnv::Evidence(size_t k) const {
+  if (k >= task_.questions.size() || task_.questions[k].golden_answers.empty()) return "";
+  const QaItem& q = task_.questions[k];
+  const std::string& gold = q.golden_answers.front();
+  for (const auto& hit : retriever_->Search(q.question, options_.top_k)) {
+    // contents: "\"Title\"\ntext"; the clause comes from the text.
+    const size_t nl = hit.contents.find('\n');
+    const std::string text = nl == std::string::npos ? hit.contents : hit.contents.substr(nl + 1);
+    const size_t at = text.find(gold);
+    if (at == std::string::npos) continue;
+    // The clause starts after the last ". " or "; " before the answer (the state separates
+    // questions with ";").
+    size_t begin = 0;
+    for (const char* sep : {". ", "; "}) {
+      const size_t p = at >= 2 ? text.rfind(sep, at - 2) : std::string::npos;
+      if (p != std::string::npos) begin = std::max(begin, p + 2);
+    }
+    return text.substr(begin, at + gold.size() - begin);
+  }
+  return "";
+}
+
 StepResult QaEnv::Truncate() {
   StepResult r;
   r.done = true;

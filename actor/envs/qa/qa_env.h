@@ -53,6 +53,11 @@ class QaEnv : public Environment {
     return std::make_unique<QaEnv>(task_, retriever_, options_, preset_);
   }
   const QaTask& task() const { return task_; }
+  // The clause of a retrieved passage that states question k's answer: the question is searched
+  // as asked and the first hit whose text holds the gold answer gives its clause (from the last
+  // ". " or "; " before the answer) up to and including the answer ("The capital of Gule is
+  // Sazuheith"). Empty when no hit holds it.
+  std::string Evidence(size_t k) const;
   int searches() const { return searches_; }
 
  private:

@@ -36,8 +36,12 @@ std::optional<ScriptedTurn> QaExpert::Respond(const Environment& env, int turn, 
   // question, the passage, the state and the action (SentencePiece marks word starts).
   std::string state;
   for (size_t i = 0; i < qs.size(); ++i) {
-    state += std::string(i ? ";" : "") + " Q" + std::to_string(i + 1) + " = " +
-             (i < current ? qs[i].golden_answers.front() : std::string("?"));
+    std::string found = i < current ? qs[i].golden_answers.front() : std::string("?");
+    if (i < current && wording_ == StateWording::kEvidence) {
+      const std::string clause = qa->Evidence(i);
+      if (!clause.empty()) found = clause;
+    }
+    state += std::string(i ? ";" : "") + " Q" + std::to_string(i + 1) + " = " + found;
   }
   const TagPair search = preset_.ActionTags("search"), answer = preset_.ActionTags("answer");
   std::string text = preset_.state.open + state + preset_.state.close;

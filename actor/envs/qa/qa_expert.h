@@ -18,9 +18,17 @@ class QaExpert : public ScriptedPolicy {
   std::optional<ScriptedTurn> Respond(const Environment& env, int turn, const std::string& last_observation) override;
   // Turns the expert needs for a task: one per hop of every question, plus the answer.
   static int TurnsNeeded(const QaTask& task);
+  // How the state records a found answer: kAnswers "Q1 = Sazuheith" (default), kEvidence the
+  // passage clause that states it, "Q1 = The capital of Gule is Sazuheith" (QaEnv::Evidence;
+  // the answer alone when no clause is found). With evidence, every token of the state after
+  // the clause's first one continues a run seen in the observation, which a copy (induction)
+  // head can produce; the answer alone must be located by a learned head.
+  enum class StateWording { kAnswers, kEvidence };
+  void set_state_wording(StateWording w) { wording_ = w; }
 
  private:
   TagPreset preset_;
+  StateWording wording_ = StateWording::kAnswers;
 };
 
 }  // namespace mem1

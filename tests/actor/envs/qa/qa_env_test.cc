@@ -255,6 +255,38 @@ TEST_F(QaWorldTest, ScriptedExpertSolvesOneTwoAndEightObjectiveTasks) {
   }
 }
 
+TEST_F(QaWorldTest, EvidenceStateKeepsThePassageClauseAndStillSolvesTasks) {
+  QaExpert expert;
+  expert.set_state_wording(QaExpert::StateWording::kEvidence);
+  auto trajs = Play(&expert, 2, 8, 5);
+  ASSERT_EQ(trajs.size(), 8u);
+  double em = 0;
+  for (const auto& t : trajs) {
+    em += t.metrics().exact_match() / 2;
+    EXPECT_EQ(t.format_errors_size(), 0);
+  }
+  EXPECT_GE(em / trajs.size(), 0.95);
+  // The clause a state records: a sentence of a retrieved passage that ends with the answer.
+  auto r = Open();
+  QaTaskSource tasks(world_->train, 2, 7, -1, r.get(), {});
+  int found = 0;
+  for (int i = 0; i < 10; ++i) {
+    auto env = tasks.Next();
+    const auto& qa = dynamic_cast<const QaEnv&>(*env);
+    for (size_t k = 0; k < 2; ++k) {
+      const std::string clause = qa.Evidence(k), gold = qa.task().questions[k].golden_answers.front();
+      if (clause.empty()) continue;
+      ++found;
+      ASSERT_GE(clause.size(), gold.size());
+      EXPECT_EQ(clause.substr(clause.size() - gold.size()), gold) << clause;
+      EXPECT_GT(clause.size(), gold.size()) << "a clause, not the answer alone";
+      EXPECT_EQ(clause.find("; "), std::string::npos) << clause;
+    }
+    EXPECT_EQ(qa.Evidence(2), "");  // no such question
+  }
+  EXPECT_GE(found, 15);  // most questions (17 of 20 here; bridge questions search as asked)
+}
+
 TEST_F(QaWorldTest, AnsweringWithoutSearchingScoresNearZero) {
   // Answers at once with plausible guesses: entity names of the world.
   class Guesser : public ScriptedPolicy {
