@@ -6,20 +6,20 @@
 
 namespace mem1 {
 
-std::vector<AttentionBlock> AttentionBlocksFromSpans(const MaskedSequence& s, torch::Device device) {
+std::vector<AttentionBlock> AttentionBlocksFromSpans(const MaskedSequence& s, torch::Device device, int64_t offset) {
   std::vector<AttentionBlock> out;
   const auto f32 = torch::TensorOptions().dtype(torch::kFloat32).device(device);
   for (const QueryBlock& qb : QueryBlocks(s)) {
     std::vector<int64_t> keys;
     for (const auto& [b, e] : qb.keys) {
-      for (int64_t j = b; j < e; ++j) keys.push_back(j);
+      for (int64_t j = b; j < e; ++j) keys.push_back(offset + j);
     }
     const int64_t earlier = static_cast<int64_t>(keys.size()), R = qb.q_end - qb.q_begin;
-    for (int64_t j = qb.q_begin; j < qb.q_end; ++j) keys.push_back(j);
+    for (int64_t j = qb.q_begin; j < qb.q_end; ++j) keys.push_back(offset + j);
     // Every earlier key is visible; the block's own rows are causal.
     auto causal = torch::full({R, R}, -std::numeric_limits<float>::infinity(), f32).triu(1);
     auto bias = earlier > 0 ? torch::cat({torch::zeros({R, earlier}, f32), causal}, 1) : causal;
-    out.push_back({qb.q_begin, qb.q_end, torch::tensor(keys, torch::kLong).to(device), bias});
+    out.push_back({offset + qb.q_begin, offset + qb.q_end, torch::tensor(keys, torch::kLong).to(device), bias});
   }
   return out;
 }
@@ -32,6 +32,20 @@ TokenScores ScoreSequences(Qwen2ForCausalLM& model, const std::vector<const Mask
   std::vector<float> temps;
   TokenScores out;
   torch::Tensor h;  // [N,D] hidden state of every predicting row
+  // Sequence b's loss tokens: their targets and temperatures, and the rows that predict them in
+  // the forward's flattened output, where the sequence starts at row `base`.
+  auto add_loss_rows = [&](int64_t b, int64_t base, std::vector<int64_t>* rows) {
+    const MaskedSequence& s = *seqs[b];
+    int64_t count = 0;
+    for (int64_t i = 1; i < s.length; ++i) {
+      if (!s.loss_mask[i]) continue;
+      rows->push_back(base + i - 1);
+      targets.push_back(s.tokens[i]);
+      temps.push_back(temperatures[b]);
+      ++count;
+    }
+    out.counts.push_back(count);
+  };
   if (mode == AttentionMode::kBlockSparse) {
     // The micro-batch's sequences run as ONE packed row of tokens: each sequence's attention
     // blocks are shifted to its offset, so no block sees another sequence, and the projections
@@ -44,21 +58,8 @@ TokenScores ScoreSequences(Qwen2ForCausalLM& model, const std::vector<const Mask
       const MaskedSequence& s = *seqs[b];
       tok.insert(tok.end(), s.tokens.begin(), s.tokens.end());
       pos.insert(pos.end(), s.positions.begin(), s.positions.end());
-      int64_t count = 0;
-      for (int64_t i = 1; i < s.length; ++i) {
-        if (!s.loss_mask[i]) continue;
-        rows.push_back(offset + i - 1);
-        targets.push_back(s.tokens[i]);
-        temps.push_back(temperatures[b]);
-        ++count;
-      }
-      out.counts.push_back(count);
-      for (auto& block : AttentionBlocksFromSpans(s, device)) {
-        block.q_begin += offset;
-        block.q_end += offset;
-        if (offset != 0) block.keys = block.keys + offset;
-        blocks.push_back(std::move(block));
-      }
+      add_loss_rows(b, offset, &rows);
+      for (auto& block : AttentionBlocksFromSpans(s, device, offset)) blocks.push_back(std::move(block));
       offset += s.length;
     }
     auto hidden = model->HiddenBlocked(torch::tensor(tok).view({1, -1}).to(device),
@@ -82,15 +83,7 @@ TokenScores ScoreSequences(Qwen2ForCausalLM& model, const std::vector<const Mask
         for (int64_t j = 0; j <= i; ++j) mp[i * T + j] = dense[i * s.length + j] != 0;
       }
       for (int64_t i = s.length; i < T; ++i) mp[i * T + i] = true;  // padding rows attend to themselves
-      int64_t count = 0;
-      for (int64_t i = 1; i < s.length; ++i) {
-        if (!s.loss_mask[i]) continue;
-        pred_rows.push_back(b * T + i - 1);
-        targets.push_back(s.tokens[i]);
-        temps.push_back(temperatures[b]);
-        ++count;
-      }
-      out.counts.push_back(count);
+      add_loss_rows(b, b * T, &pred_rows);
     }
     auto hidden = model->Hidden(tokens.to(device), pos.to(device), mask.to(device));  // [B,T,D]
     const int64_t D = hidden.size(2);

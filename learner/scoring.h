@@ -41,7 +41,10 @@ std::vector<std::vector<size_t>> PackByLength(const std::vector<const MaskedSequ
 // (earlier visible ranges, then the block's own rows) and a bias that is 0 on earlier keys and
 // causal on the block's own rows. Equal to AttentionBlocksFromMask(DenseMask(s)) up to how
 // blocks are cut; memory O(sum over blocks of rows x keys), never O(T^2) for a MEM1 layout.
-std::vector<AttentionBlock> AttentionBlocksFromSpans(const MaskedSequence& sequence, torch::Device device);
+// `offset` shifts every row and key: the plan of a sequence packed at that position of a longer
+// row (ScoreSequences packs a micro-batch that way).
+std::vector<AttentionBlock> AttentionBlocksFromSpans(const MaskedSequence& sequence, torch::Device device,
+                                                     int64_t offset = 0);
 
 }  // namespace mem1
 
